@@ -1,0 +1,65 @@
+//! `POST /containers/{id}/attach`: Docker's hijack. The client asks to
+//! upgrade the connection (`Upgrade: tcp`); after `101` the socket carries
+//! the container's output (framed for non-tty containers) and takes its input.
+//! An attach before `start` is parked until the shim exists.
+
+use crate::http::{self, Query, Resp};
+use berth_daemon::{Daemon, Error};
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+
+pub async fn attach(d: &Arc<Daemon>, id: &str, q: &Query, req: Request<Incoming>) -> Result<Resp, Error> {
+    let entry = d.containers.get(id)?;
+    let streams = (q.flag("stdin", false), q.flag("stdout", false), q.flag("stderr", false));
+    let (running, tty, status) = {
+        let rec = entry.lock();
+        (rec.state.running, rec.config.tty, rec.state.status.clone())
+    };
+    let shim_stream = if running {
+        Some(Source::Now(d.attach_running(&entry.id, streams).await?))
+    } else if status == "created" || status == "exited" {
+        Some(Source::Later(d.attach_when_started(&entry, streams)))
+    } else {
+        None
+    };
+    let content_type = if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    let upgrade = req
+        .headers()
+        .get("upgrade")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"));
+    let mut resp = http::bytes(
+        if upgrade { StatusCode::SWITCHING_PROTOCOLS } else { StatusCode::OK },
+        content_type,
+        Vec::new(),
+    );
+    if upgrade {
+        resp.headers_mut().insert("Connection", "Upgrade".parse().expect("static header"));
+        resp.headers_mut().insert("Upgrade", "tcp".parse().expect("static header"));
+    }
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(req).await else { return };
+        let mut client = TokioIo::new(upgraded);
+        let shim = match shim_stream {
+            Some(Source::Now(s)) => s,
+            Some(Source::Later(rx)) => match rx.await {
+                Ok(s) => s,
+                Err(_) => return,
+            },
+            None => return,
+        };
+        let mut shim = shim;
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut shim).await;
+    });
+    Ok(resp)
+}
+
+enum Source {
+    Now(tokio::net::UnixStream),
+    Later(tokio::sync::oneshot::Receiver<tokio::net::UnixStream>),
+}

@@ -1,0 +1,34 @@
+//! berth-runtime: from an OCI runtime spec to a running container process.
+//!
+//! Owns namespaces, the container's mounts and `pivot_root`, `/dev`, cgroups
+//! (v1 and v2), capabilities, seccomp, rlimits and the user. Knows nothing of
+//! images, HTTP or the daemon: its input is a bundle directory.
+//!
+//! The caller must be single-threaded when it calls [`create`]: the container
+//! init is a raw `clone3` of the caller that runs Rust code until `execve`.
+
+/// Capability names and the calls that set capability sets.
+pub mod caps;
+/// cgroups v1 and v2 behind one trait.
+pub mod cgroups;
+/// Bundle loading and the container lifecycle: create, start, kill, wait.
+pub mod container;
+/// The error a caller of [`create`] sees.
+pub mod error;
+/// Bringing up the loopback interface of a new network namespace.
+mod net;
+/// The container init and its conversation with the parent.
+mod process;
+/// Resource limits of the init process.
+mod rlimit;
+/// The container's root filesystem: mounts, `/dev`, `pivot_root`.
+mod rootfs;
+/// Seccomp profile → libseccomp filter.
+pub mod seccomp;
+/// The OCI runtime spec subset.
+pub mod spec;
+/// `-u user[:group]` resolution against the container's passwd and group files.
+pub mod user;
+
+pub use container::{create, Bundle, Created, Running, Stdio};
+pub use error::CreateError;

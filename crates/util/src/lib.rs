@@ -1,0 +1,6 @@
+//! Small pieces every berth crate needs and no crate owns: crash-safe file
+//! writes, RFC 3339 timestamps without a date library, random identifiers.
+
+pub mod fs;
+pub mod id;
+pub mod time;
