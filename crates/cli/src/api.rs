@@ -17,7 +17,7 @@ pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
 /// Errors of an API call.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("Cannot connect to the berth daemon at {0}. Is the berth daemon running?")]
+    #[error("Cannot connect to the berth daemon at {0}. Is the daemon running?")]
     Connect(String),
     #[error("Error response from daemon: {message}")]
     Daemon { status: u16, message: String },
@@ -64,7 +64,9 @@ pub fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -80,7 +82,11 @@ impl Client {
             .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| DEFAULT_HOST.to_string());
         let endpoint = Endpoint::parse(&host).map_err(|e| ApiError::Decode(e.to_string()))?;
-        Ok(Client { host, endpoint, version: OnceCell::new() })
+        Ok(Client {
+            host,
+            endpoint,
+            version: OnceCell::new(),
+        })
     }
 
     fn map_http(&self, e: HttpError) -> ApiError {
@@ -95,7 +101,8 @@ impl Client {
         if let Some(v) = self.version.get() {
             return Ok(v);
         }
-        let mut resp = http::send(&self.endpoint, Request::new("GET", "/_ping".into())).map_err(|e| self.map_http(e))?;
+        let mut resp = http::send(&self.endpoint, Request::new("GET", "/_ping".into()))
+            .map_err(|e| self.map_http(e))?;
         let server = resp.header("API-Version").map(String::from);
         let _ = resp.read_body();
         let v = match server {
@@ -109,11 +116,19 @@ impl Client {
 
     /// Whether the negotiated version is at least `v`.
     pub fn at_least(&self, v: &str) -> bool {
-        self.version().map(|have| !version_less(have, v)).unwrap_or(false)
+        self.version()
+            .map(|have| !version_less(have, v))
+            .unwrap_or(false)
     }
 
     /// Sends a request; daemon errors (status ≥ 400) become [`ApiError::Daemon`].
-    pub fn request(&self, method: &str, path: &str, body: Body<'_>, headers: &[(&str, &str)]) -> Result<Response, ApiError> {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Body<'_>,
+        headers: &[(&str, &str)],
+    ) -> Result<Response, ApiError> {
         let full = format!("/v{}{path}", self.version()?);
         let mut req = Request::new(method, full).body(body);
         for (k, v) in headers {
@@ -127,7 +142,8 @@ impl Client {
     /// must be registered before `start`).
     pub fn request_deferred(&self, method: &str, path: &str) -> Result<Deferred, ApiError> {
         let full = format!("/v{}{path}", self.version()?);
-        let pending = http::start(&self.endpoint, Request::new(method, full)).map_err(|e| self.map_http(e))?;
+        let pending = http::start(&self.endpoint, Request::new(method, full))
+            .map_err(|e| self.map_http(e))?;
         Ok(Deferred { pending })
     }
 
@@ -150,9 +166,18 @@ impl Client {
     }
 
     /// POST a JSON body, returning JSON (or `null` for an empty body).
-    pub fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    pub fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
         let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Decode(e.to_string()))?;
-        let mut r = self.request("POST", path, Body::Bytes(bytes), &[("Content-Type", "application/json")])?;
+        let mut r = self.request(
+            "POST",
+            path,
+            Body::Bytes(bytes),
+            &[("Content-Type", "application/json")],
+        )?;
         let b = r.read_body()?;
         if b.iter().all(|c| c.is_ascii_whitespace()) {
             return Ok(serde_json::Value::Null);
@@ -174,7 +199,10 @@ impl Client {
             Ok(h) => Ok(h),
             Err(resp) => match check(resp) {
                 Err(e) => Err(e),
-                Ok(r) => Err(ApiError::Decode(format!("unexpected status {} for attach", r.status))),
+                Ok(r) => Err(ApiError::Decode(format!(
+                    "unexpected status {} for attach",
+                    r.status
+                ))),
             },
         }
     }
@@ -199,7 +227,8 @@ impl Deferred {
 }
 
 fn decode(b: &[u8]) -> Result<serde_json::Value, ApiError> {
-    serde_json::from_slice(b).map_err(|e| ApiError::Decode(format!("error decoding daemon response: {e}")))
+    serde_json::from_slice(b)
+        .map_err(|e| ApiError::Decode(format!("error decoding daemon response: {e}")))
 }
 
 /// Turns an error status into [`ApiError::Daemon`] with the daemon's message.

@@ -22,6 +22,9 @@ pub enum Kind {
     Decimal,
 }
 
+/// A value check run while parsing.
+pub type Check = fn(&str) -> Result<(), String>;
+
 /// One flag of a command.
 #[derive(Debug, Clone, Copy)]
 pub struct Flag {
@@ -34,12 +37,27 @@ pub struct Flag {
     pub default: &'static str,
     pub hidden: bool,
     /// Extra validation of each value while parsing (docker's typed flags).
-    pub check: Option<fn(&str) -> Result<(), String>>,
+    pub check: Option<Check>,
 }
 
 impl Flag {
-    const fn new(long: &'static str, short: Option<char>, kind: Kind, typ: &'static str, help: &'static str) -> Flag {
-        Flag { long, short, kind, help, typ, default: "", hidden: false, check: None }
+    const fn new(
+        long: &'static str,
+        short: Option<char>,
+        kind: Kind,
+        typ: &'static str,
+        help: &'static str,
+    ) -> Flag {
+        Flag {
+            long,
+            short,
+            kind,
+            help,
+            typ,
+            default: "",
+            hidden: false,
+            check: None,
+        }
     }
     pub const fn bool(long: &'static str, short: Option<char>, help: &'static str) -> Flag {
         Flag::new(long, short, Kind::Bool, "", help)
@@ -71,7 +89,7 @@ impl Flag {
         self.hidden = true;
         self
     }
-    pub const fn check(mut self, f: fn(&str) -> Result<(), String>) -> Flag {
+    pub const fn check(mut self, f: Check) -> Flag {
         self.check = Some(f);
         self
     }
@@ -91,7 +109,6 @@ pub enum Arity {
     Exact(usize),
     Min(usize),
     Max(usize),
-    Range(usize, usize),
 }
 
 /// A command's parsing table and help.
@@ -125,7 +142,11 @@ impl Spec {
 
     fn flag_error(&self, msg: String) -> CliError {
         CliError::new(
-            format!("{msg}\n\nUsage:  {}\n\nRun '{BIN} {} --help' for more information", self.use_line(), self.path),
+            format!(
+                "{msg}\n\nUsage:  {}\n\nRun '{BIN} {} --help' for more information",
+                self.use_line(),
+                self.path
+            ),
             125,
         )
     }
@@ -137,9 +158,6 @@ impl Spec {
             Arity::Exact(n) if args != n => (format!("requires {n} {}", plural(n)), "Run"),
             Arity::Min(n) if args < n => (format!("requires at least {n} {}", plural(n)), "See"),
             Arity::Max(n) if args > n => (format!("requires at most {n} {}", plural(n)), "Run"),
-            Arity::Range(a, b) if args < a || args > b => {
-                (format!("requires at least {a} and at most {b} {}", plural(b)), "Run")
-            }
             _ => return None,
         };
         Some(CliError::new(
@@ -172,9 +190,12 @@ impl Spec {
 
     /// The `--help` text.
     pub fn help(&self) -> String {
-        let mut out = format!("\nUsage:  {}\n\n{}\n", self.use_line(), self.about);
+        let mut out = format!("Usage:  {}\n\n{}\n", self.use_line(), self.about);
         if !self.aliases.is_empty() {
-            out.push_str(&format!("\nAliases:\n  {}\n", self.aliases.replace("docker", BIN)));
+            out.push_str(&format!(
+                "\nAliases:\n  {}\n",
+                self.aliases.replace("docker", BIN)
+            ));
         }
         let mut flags: Vec<&Flag> = self.all_flags().filter(|f| !f.hidden).collect();
         flags.sort_by_key(|f| f.long);
@@ -195,16 +216,68 @@ impl Spec {
                 })
                 .collect();
             let w = cols.iter().map(|c| c.len()).max().unwrap_or(0);
+            let width = crate::term::size(0)
+                .map(|(_, c)| c as usize)
+                .unwrap_or(80)
+                .saturating_sub(1);
             for (c, f) in cols.iter().zip(flags) {
                 let mut help = f.help.to_string();
                 if !f.default.is_empty() {
                     help.push_str(&format!(" (default {})", f.default));
                 }
-                out.push_str(&format!("{c:<w$}   {help}\n"));
+                out.push_str(&format!("{c:<w$}   {}\n", wrap(w + 3, width, &help)));
             }
         }
         out
     }
+}
+
+/// Splits `s` at whitespace before `i` bytes, going up to `slop` over to
+/// avoid a short last line (pflag's `wrapN`).
+fn wrap_n(i: usize, slop: usize, s: &str) -> (String, String) {
+    if i + slop > s.len() {
+        return (s.to_string(), String::new());
+    }
+    let mut cut = i.min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &s[..cut];
+    let Some(w) = head.rfind([' ', '\t', '\n']).filter(|w| *w > 0) else {
+        return (s.to_string(), String::new());
+    };
+    if let Some(nl) = head.rfind('\n').filter(|nl| *nl > 0 && *nl < w) {
+        return (s[..nl].to_string(), s[nl + 1..].to_string());
+    }
+    (s[..w].to_string(), s[w + 1..].to_string())
+}
+
+/// pflag's `wrap`: text for a description column at `indent` in `width` columns.
+fn wrap(indent: usize, width: usize, s: &str) -> String {
+    let mut indent = indent;
+    let mut avail = width.saturating_sub(indent);
+    let mut r = String::new();
+    if avail < 24 {
+        indent = 16;
+        avail = width.saturating_sub(indent);
+        r.push('\n');
+        r.push_str(&" ".repeat(indent));
+    }
+    let pad = format!("\n{}", " ".repeat(indent));
+    if avail < 24 {
+        return format!("{r}{}", s.replace('\n', &pad));
+    }
+    let slop = 5;
+    let avail = avail - slop;
+    let (first, mut rest) = wrap_n(avail, slop, s);
+    r.push_str(&first.replace('\n', &pad));
+    while !rest.is_empty() {
+        let (t, next) = wrap_n(avail, slop, &rest);
+        r.push_str(&pad);
+        r.push_str(&t.replace('\n', &pad));
+        rest = next;
+    }
+    r
 }
 
 /// Parsed flags and positional arguments.
@@ -222,7 +295,11 @@ impl Parsed {
 
     /// Last value of a flag.
     pub fn str(&self, long: &str) -> Option<&str> {
-        self.values.iter().rev().find(|(n, _)| *n == long).map(|(_, v)| v.as_str())
+        self.values
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == long)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Last value, or `""`.
@@ -232,7 +309,11 @@ impl Parsed {
 
     /// All values of a repeatable flag.
     pub fn list(&self, long: &str) -> Vec<String> {
-        self.values.iter().filter(|(n, _)| *n == long).map(|(_, v)| v.clone()).collect()
+        self.values
+            .iter()
+            .filter(|(n, _)| *n == long)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// A bool flag (false unless given true).
@@ -279,17 +360,28 @@ fn go_parse_bool(v: &str) -> Option<bool> {
 }
 
 fn validate(spec: &Spec, f: &Flag, value: &str) -> Result<String, CliError> {
-    let bad = |why: String| spec.flag_error(format!("invalid argument {value:?} for {:?} flag: {why}", f.display()));
+    let bad = |why: String| {
+        spec.flag_error(format!(
+            "invalid argument {value:?} for {:?} flag: {why}",
+            f.display()
+        ))
+    };
     match f.kind {
         Kind::Bool => match go_parse_bool(value) {
             Some(b) => Ok(b.to_string()),
-            None => Err(bad(format!("strconv.ParseBool: parsing {value:?}: invalid syntax"))),
+            None => Err(bad(format!(
+                "strconv.ParseBool: parsing {value:?}: invalid syntax"
+            ))),
         },
         Kind::Int => match value.parse::<i64>() {
             Ok(_) => Ok(value.to_string()),
-            Err(_) => Err(bad(format!("strconv.ParseInt: parsing {value:?}: invalid syntax"))),
+            Err(_) => Err(bad(format!(
+                "strconv.ParseInt: parsing {value:?}: invalid syntax"
+            ))),
         },
-        Kind::Bytes => units::ram_in_bytes(value).map(|_| value.to_string()).map_err(bad),
+        Kind::Bytes => units::ram_in_bytes(value)
+            .map(|_| value.to_string())
+            .map_err(bad),
         Kind::Decimal => match value.parse::<f64>() {
             Ok(_) => Ok(value.to_string()),
             Err(_) => Err(bad(format!("failed to parse {value} as a rational number"))),
@@ -320,7 +412,10 @@ pub fn parse(spec: &Spec, argv: &[String]) -> Result<Outcome, CliError> {
                 None => (body, None),
             };
             if name == "help" {
-                help = inline.map(|v| go_parse_bool(v) == Some(true)).unwrap_or(true) || help;
+                help = inline
+                    .map(|v| go_parse_bool(v) == Some(true))
+                    .unwrap_or(true)
+                    || help;
                 continue;
             }
             let Some(f) = spec.find_long(name) else {
@@ -342,15 +437,17 @@ pub fn parse(spec: &Spec, argv: &[String]) -> Result<Outcome, CliError> {
         }
         if a.len() > 1 && a.starts_with('-') {
             let shorts = &a[1..];
-            let mut chars = shorts.char_indices();
-            while let Some((off, c)) = chars.next() {
+            for (off, c) in shorts.char_indices() {
                 let rest = &shorts[off + c.len_utf8()..];
                 if c == 'h' && help_short {
+                    eprintln!("Flag shorthand -h has been deprecated, use --help");
                     help = true;
                     continue;
                 }
                 let Some(f) = spec.find_short(c) else {
-                    return Err(spec.flag_error(format!("unknown shorthand flag: '{c}' in -{shorts}")));
+                    return Err(
+                        spec.flag_error(format!("unknown shorthand flag: '{c}' in -{shorts}"))
+                    );
                 };
                 if f.kind == Kind::Bool {
                     if let Some(v) = rest.strip_prefix('=') {
@@ -366,7 +463,9 @@ pub fn parse(spec: &Spec, argv: &[String]) -> Result<Outcome, CliError> {
                     i += 1;
                     v.clone()
                 } else {
-                    return Err(spec.flag_error(format!("flag needs an argument: '{c}' in -{shorts}")));
+                    return Err(
+                        spec.flag_error(format!("flag needs an argument: '{c}' in -{shorts}"))
+                    );
                 };
                 p.values.push((f.long, validate(spec, f, &value)?));
                 break;
@@ -425,7 +524,8 @@ mod tests {
 
     #[test]
     fn parses_pflag_forms() {
-        let p = run("-it -p8080:80 --publish=9000:9000 -e A=1 --name=x --rm=false img sh -c ls -d").unwrap();
+        let p = run("-it -p8080:80 --publish=9000:9000 -e A=1 --name=x --rm=false img sh -c ls -d")
+            .unwrap();
         assert!(p.bool("interactive") && p.bool("tty") && !p.bool("rm") && !p.bool("detach"));
         assert_eq!(p.list("publish"), vec!["8080:80", "9000:9000"]);
         assert_eq!(p.str("name"), Some("x"));
@@ -437,8 +537,14 @@ mod tests {
 
     #[test]
     fn interspersed_flags_after_args() {
-        let spec = Spec { interspersed: true, arity: Arity::Min(0), ..RUN };
-        let Outcome::Run(p) = parse(&spec, &argv("a b -d c")).unwrap() else { panic!() };
+        let spec = Spec {
+            interspersed: true,
+            arity: Arity::Min(0),
+            ..RUN
+        };
+        let Outcome::Run(p) = parse(&spec, &argv("a b -d c")).unwrap() else {
+            panic!()
+        };
         assert_eq!(p.args, vec!["a", "b", "c"]);
         assert!(p.bool("detach"));
     }
@@ -451,15 +557,22 @@ mod tests {
             e.message,
             "unknown flag: --foo\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun 'berth run --help' for more information"
         );
-        assert!(run("-p").unwrap_err().message.starts_with("flag needs an argument: 'p' in -p\n"));
-        assert!(run("--name").unwrap_err().message.starts_with("flag needs an argument: --name\n"));
-        assert!(run("-m 1x img")
+        assert!(run("-p")
             .unwrap_err()
             .message
-            .starts_with("invalid argument \"1x\" for \"-m, --memory\" flag: invalid suffix: 'x'\n"));
+            .starts_with("flag needs an argument: 'p' in -p\n"));
+        assert!(run("--name")
+            .unwrap_err()
+            .message
+            .starts_with("flag needs an argument: --name\n"));
+        assert!(run("-m 1x img").unwrap_err().message.starts_with(
+            "invalid argument \"1x\" for \"-m, --memory\" flag: invalid suffix: 'x'\n"
+        ));
         let e = run("").unwrap_err();
         assert_eq!(e.code, 1);
-        assert!(e.message.starts_with("berth: 'berth run' requires at least 1 argument\n\nUsage:  berth run"));
+        assert!(e
+            .message
+            .starts_with("berth: 'berth run' requires at least 1 argument\n\nUsage:  berth run"));
         assert!(matches!(parse(&RUN, &argv("--help")), Ok(Outcome::Help)));
     }
 }

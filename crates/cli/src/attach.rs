@@ -40,7 +40,11 @@ pub enum AttachError {
 
 /// Parses docker's `--detach-keys` (`ctrl-p,ctrl-q`, `a,ctrl-[`).
 pub fn parse_detach_keys(spec: &str) -> Result<Vec<u8>, AttachError> {
-    let spec = if spec.is_empty() { "ctrl-p,ctrl-q" } else { spec };
+    let spec = if spec.is_empty() {
+        "ctrl-p,ctrl-q"
+    } else {
+        spec
+    };
     let mut out = Vec::new();
     for k in spec.split(',') {
         if let Some(c) = k.strip_prefix("ctrl-") {
@@ -66,7 +70,12 @@ pub fn parse_detach_keys(spec: &str) -> Result<Vec<u8>, AttachError> {
 
 /// Copies stdin to the container until EOF (then half-closes) or until the
 /// detach sequence is typed (then closes the connection).
-fn pump_stdin(mut writer: crate::http::conn::Stream, keys: Vec<u8>, tty: bool, detached: Arc<AtomicBool>) {
+fn pump_stdin(
+    mut writer: crate::http::conn::Stream,
+    keys: Vec<u8>,
+    tty: bool,
+    detached: Arc<AtomicBool>,
+) {
     let mut stdin = io::stdin().lock();
     let mut buf = [0u8; 4096];
     let mut held: Vec<u8> = Vec::new();
@@ -104,7 +113,11 @@ fn pump_stdin(mut writer: crate::http::conn::Stream, keys: Vec<u8>, tty: bool, d
 pub fn run(h: Hijacked, s: &Streams) -> Result<End, AttachError> {
     let Hijacked { mut reader, writer } = h;
     let detached = Arc::new(AtomicBool::new(false));
-    let _raw = if s.stdin && s.tty && crate::term::is_tty(0) { crate::term::make_raw(0) } else { None };
+    let _raw = if s.stdin && s.tty && crate::term::is_tty(0) {
+        crate::term::make_raw(0)
+    } else {
+        None
+    };
     if s.stdin {
         let keys = s.detach_keys.clone();
         let tty = s.tty;
@@ -117,7 +130,7 @@ pub fn run(h: Hijacked, s: &Streams) -> Result<End, AttachError> {
     let mut stdout = io::stdout().lock();
     let result = if s.tty {
         let out: &mut dyn Write = if s.stdout { &mut stdout } else { &mut sink };
-        stream::copy_raw(&mut reader, out).map_err(StreamError::from)
+        stream::copy_raw(&mut reader, &mut DynWrite(out)).map_err(StreamError::from)
     } else {
         let mut stderr = io::stderr().lock();
         let mut sink2 = io::sink();

@@ -13,12 +13,18 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(message: impl Into<String>, code: i32) -> CliError {
-        CliError { message: message.into(), code }
+        CliError {
+            message: message.into(),
+            code,
+        }
     }
 
     /// An exit status with nothing to print.
     pub fn status(code: i32) -> CliError {
-        CliError { message: String::new(), code }
+        CliError {
+            message: String::new(),
+            code,
+        }
     }
 
     /// A plain error, exit status 1.

@@ -17,7 +17,11 @@ pub enum MessageError {
 
 /// Reads messages from `r`, printing them to `out`; `on_aux` sees `aux`
 /// payloads and `status` values for callers that collect results.
-pub fn display(r: impl Read, out: &mut dyn Write, mut on_msg: impl FnMut(&Value)) -> Result<(), MessageError> {
+pub fn display(
+    r: impl Read,
+    out: &mut dyn Write,
+    mut on_msg: impl FnMut(&Value),
+) -> Result<(), MessageError> {
     let mut reader = BufReader::new(r);
     let mut pending = Vec::new();
     loop {
@@ -41,14 +45,22 @@ pub fn display(r: impl Read, out: &mut dyn Write, mut on_msg: impl FnMut(&Value)
 }
 
 fn show(v: &Value, out: &mut dyn Write) -> Result<(), MessageError> {
-    if let Some(e) = v.get("errorDetail").and_then(|d| d.get("message")).and_then(Value::as_str) {
+    if let Some(e) = v
+        .get("errorDetail")
+        .and_then(|d| d.get("message"))
+        .and_then(Value::as_str)
+    {
         return Err(MessageError::Remote(e.to_string()));
     }
     if let Some(e) = v.get("error").and_then(Value::as_str) {
         return Err(MessageError::Remote(e.to_string()));
     }
-    let progress = v.get("progressDetail").is_some_and(|p| p.as_object().is_some_and(|o| !o.is_empty()))
-        || v.get("progress").and_then(Value::as_str).is_some_and(|p| !p.is_empty());
+    let progress = v
+        .get("progressDetail")
+        .is_some_and(|p| p.as_object().is_some_and(|o| !o.is_empty()))
+        || v.get("progress")
+            .and_then(Value::as_str)
+            .is_some_and(|p| !p.is_empty());
     let stream = v.get("stream").and_then(Value::as_str).unwrap_or("");
     if progress && stream.is_empty() {
         return Ok(());
@@ -86,7 +98,10 @@ mod tests {
         let mut out = Vec::new();
         let mut seen = 0;
         display(&input[..], &mut out, |_| seen += 1).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "Loaded image: busybox:latest\nabc: Pulling\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Loaded image: busybox:latest\nabc: Pulling\n"
+        );
         assert_eq!(seen, 3);
         let input = b"{\"errorDetail\":{\"message\":\"boom\"},\"error\":\"boom\"}\n";
         let err = display(&input[..], &mut Vec::new(), |_| {}).unwrap_err();

@@ -6,11 +6,14 @@
 
 mod api;
 mod args;
+mod attach;
 mod cmd;
 mod error;
 mod fmt;
 mod http;
+mod jsonmsg;
 mod opts;
+mod signals;
 mod stream;
 mod template;
 mod term;
@@ -18,7 +21,18 @@ mod term;
 use error::CliError;
 
 /// Global options taking a value.
-const GLOBAL_WITH_VALUE: &[&str] = &["-H", "--host", "-l", "--log-level", "--config", "-c", "--context", "--tlscacert", "--tlscert", "--tlskey"];
+const GLOBAL_WITH_VALUE: &[&str] = &[
+    "-H",
+    "--host",
+    "-l",
+    "--log-level",
+    "--config",
+    "-c",
+    "--context",
+    "--tlscacert",
+    "--tlscert",
+    "--tlskey",
+];
 /// Global options without a value.
 const GLOBAL_BOOL: &[&str] = &["-D", "--debug", "--tls", "--tlsverify"];
 
@@ -36,7 +50,12 @@ fn run() -> Result<(), CliError> {
             break;
         }
         if a == "-v" || a == "--version" {
-            cmd::common::outln(&format!("{} version {}, build unknown", args::BIN, env!("CARGO_PKG_VERSION")));
+            cmd::common::outln(&format!(
+                "{} version {}, build {}",
+                args::BIN,
+                env!("CARGO_PKG_VERSION"),
+                env!("BERTH_GIT_COMMIT")
+            ));
             return Ok(());
         }
         if a == "--help" || a == "-h" {

@@ -64,7 +64,11 @@ pub fn start(client: &Client, id: &str, proxy: bool, tty_resize: bool) {
             resize(&client, &id);
             continue;
         }
-        let _ = client.post(&format!("/containers/{}/kill?signal={}", enc(&id), name(sig)));
+        let _ = client.post(&format!(
+            "/containers/{}/kill?signal={}",
+            enc(&id),
+            name(sig)
+        ));
     });
 }
 

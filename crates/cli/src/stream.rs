@@ -21,7 +21,12 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
     while got < buf.len() {
         match r.read(&mut buf[got..]) {
             Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "unexpected EOF in frame")),
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "unexpected EOF in frame",
+                ))
+            }
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -31,7 +36,11 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
 }
 
 /// Demultiplexes frames into `out` and `err` until EOF.
-pub fn demux(r: &mut impl Read, out: &mut impl Write, err: &mut impl Write) -> Result<(), StreamError> {
+pub fn demux(
+    r: &mut impl Read,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Result<(), StreamError> {
     let mut header = [0u8; 8];
     let mut buf = vec![0u8; 32 * 1024];
     loop {
@@ -47,7 +56,10 @@ pub fn demux(r: &mut impl Read, out: &mut impl Write, err: &mut impl Write) -> R
         while len > 0 {
             let n = len.min(buf.len());
             if !read_full(r, &mut buf[..n])? {
-                return Err(StreamError::Io(io::Error::new(io::ErrorKind::UnexpectedEof, "unexpected EOF in frame")));
+                return Err(StreamError::Io(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "unexpected EOF in frame",
+                )));
             }
             match kind {
                 0 | 1 => {
@@ -63,7 +75,9 @@ pub fn demux(r: &mut impl Read, out: &mut impl Write, err: &mut impl Write) -> R
             len -= n;
         }
         if kind == 3 {
-            return Err(StreamError::Daemon(String::from_utf8_lossy(&daemon_msg).into_owned()));
+            return Err(StreamError::Daemon(
+                String::from_utf8_lossy(&daemon_msg).into_owned(),
+            ));
         }
     }
 }
@@ -109,9 +123,14 @@ mod tests {
     fn reports_daemon_errors_and_bad_headers() {
         let input = frame(3, b"boom");
         let (mut o, mut e) = (Vec::new(), Vec::new());
-        assert!(matches!(demux(&mut &input[..], &mut o, &mut e), Err(StreamError::Daemon(m)) if m == "boom"));
+        assert!(
+            matches!(demux(&mut &input[..], &mut o, &mut e), Err(StreamError::Daemon(m)) if m == "boom")
+        );
         let input = frame(9, b"x");
-        assert!(matches!(demux(&mut &input[..], &mut o, &mut e), Err(StreamError::BadHeader(9))));
+        assert!(matches!(
+            demux(&mut &input[..], &mut o, &mut e),
+            Err(StreamError::BadHeader(9))
+        ));
         let truncated = &frame(1, b"abc")[..9];
         assert!(demux(&mut &truncated[..], &mut o, &mut e).is_err());
     }

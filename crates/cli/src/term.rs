@@ -12,7 +12,12 @@ pub fn is_tty(fd: i32) -> bool {
 
 /// `(rows, cols)` of the terminal on `fd`.
 pub fn size(fd: i32) -> Option<(u16, u16)> {
-    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCGWINSZ writes a winsize into the struct we pass.
     let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
     if r == 0 && ws.ws_row > 0 {

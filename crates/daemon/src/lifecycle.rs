@@ -157,12 +157,15 @@ impl Daemon {
             cgroups_path: format!("berth/{id}"),
         };
         let mut spec = oci::build_spec(&input).map_err(|e| Error::invalid(e.to_string()))?;
-        if config.open_stdin && config.stdin_once {
-            spec.annotations.insert("berth.stdin-once".into(), "true".into());
+        if config.open_stdin {
+            spec.annotations.insert("berth.open-stdin".into(), "true".into());
+            if config.stdin_once {
+                spec.annotations.insert("berth.stdin-once".into(), "true".into());
+            }
         }
         let lower: Vec<String> = layers.iter().map(|p| p.display().to_string()).collect();
         let rootfs = vec![berth_runtime::spec::Mount {
-            destination: dir.join("rootfs").display().to_string(),
+            destination: "/".into(),
             kind: "overlay".into(),
             source: "overlay".into(),
             options: vec![

@@ -26,9 +26,15 @@ pub async fn spawn(shim: &Path, id: &str, bundle: &Path, socket: &Path) -> Resul
         .stdout
         .take()
         .ok_or_else(|| Error::internal("shim has no stdout"))?;
-    let mut line = String::new();
-    out.read_to_string(&mut line).await?;
+    // Exactly one line: other holders of the pipe may keep it open.
+    let mut bytes = Vec::new();
+    let mut byte = [0u8; 1];
+    while out.read(&mut byte).await? == 1 && byte[0] != b'\n' {
+        bytes.push(byte[0]);
+    }
+    drop(out);
     let _ = child.wait().await;
+    let line = String::from_utf8_lossy(&bytes);
     let line = line.trim_end();
     if let Some(pid) = line.strip_prefix("ok ") {
         return pid

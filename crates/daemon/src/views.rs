@@ -39,12 +39,18 @@ fn created_unix(c: &Container) -> i64 {
     (parse_rfc3339(&c.created).unwrap_or(0) / 1_000_000_000) as i64
 }
 
+/// `Path` and `Args` as `ps` shows them: arguments with spaces single-quoted.
 fn command(c: &Container) -> String {
-    if c.args.is_empty() {
-        c.path.clone()
-    } else {
-        format!("{} {}", c.path, c.args.join(" "))
+    let mut out = c.path.clone();
+    for a in &c.args {
+        out.push(' ');
+        if a.contains(' ') {
+            out.push_str(&format!("'{a}'"));
+        } else {
+            out.push_str(a);
+        }
     }
+    out
 }
 
 fn summary(c: &Container) -> Value {

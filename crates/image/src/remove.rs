@@ -21,6 +21,16 @@ pub enum Deleted {
     Deleted(String),
 }
 
+impl std::fmt::Display for Deleted {
+    /// `Untagged: busybox:latest` / `Deleted: sha256:…`, as `docker rmi` prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Deleted::Untagged(r) => write!(f, "Untagged: {r}"),
+            Deleted::Deleted(id) => write!(f, "Deleted: {id}"),
+        }
+    }
+}
+
 /// Which conflicts to check.
 const CHILD: u8 = 1;
 const REFERENCED: u8 = 2;
@@ -456,6 +466,20 @@ mod tests {
                 .unwrap()
                 .count(),
             0
+        );
+    }
+
+    #[test]
+    fn deleted_prints_and_serialises_like_docker() {
+        let u = Deleted::Untagged("busybox:latest".into());
+        assert_eq!(u.to_string(), "Untagged: busybox:latest");
+        assert_eq!(
+            serde_json::to_string(&u).unwrap(),
+            r#"{"Untagged":"busybox:latest"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Deleted::Deleted("sha256:x".into())).unwrap(),
+            r#"{"Deleted":"sha256:x"}"#
         );
     }
 

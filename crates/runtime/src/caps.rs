@@ -155,7 +155,11 @@ pub fn apply(sets: &CapSets) -> std::io::Result<()> {
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0)?;
     for cap in 0..64u32 {
         if sets.ambient & (1u64 << cap) != 0 {
-            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, libc::c_ulong::from(cap))?;
+            prctl(
+                PR_CAP_AMBIENT,
+                PR_CAP_AMBIENT_RAISE,
+                libc::c_ulong::from(cap),
+            )?;
         }
     }
     Ok(())

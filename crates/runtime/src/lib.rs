@@ -32,3 +32,4 @@ pub mod user;
 
 pub use container::{create, Bundle, Created, Running, Stdio};
 pub use error::CreateError;
+pub use process::failure::{InitError, Stage};

@@ -38,7 +38,11 @@ fn action(name: &str, errno: Option<u32>) -> Result<ScmpAction, SeccompError> {
         "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => ScmpAction::KillThread,
         "SCMP_ACT_KILL_PROCESS" => ScmpAction::KillProcess,
         "SCMP_ACT_TRAP" => ScmpAction::Trap,
-        "SCMP_ACT_TRACE" => ScmpAction::Trace(errno.and_then(|e| u16::try_from(e).ok()).unwrap_or(libc::EPERM as u16)),
+        "SCMP_ACT_TRACE" => ScmpAction::Trace(
+            errno
+                .and_then(|e| u16::try_from(e).ok())
+                .unwrap_or(libc::EPERM as u16),
+        ),
         "SCMP_ACT_LOG" => ScmpAction::Log,
         other => return Err(SeccompError::Action(other.to_string())),
     })
@@ -82,11 +86,10 @@ pub fn build(profile: &Seccomp) -> Result<ScmpFilterContext, SeccompError> {
     let mut ctx = ScmpFilterContext::new(default).map_err(lib("create filter"))?;
     ctx.set_ctl_nnp(false).map_err(lib("clear nnp attribute"))?;
     for name in &profile.architectures {
-        let arch: ScmpArch = name
-            .parse()
-            .map_err(|_| SeccompError::Arch(name.clone()))?;
+        let arch: ScmpArch = name.parse().map_err(|_| SeccompError::Arch(name.clone()))?;
         if !ctx.is_arch_present(arch).unwrap_or(false) {
-            ctx.add_arch(arch).map_err(lib(format!("add architecture {name}")))?;
+            ctx.add_arch(arch)
+                .map_err(lib(format!("add architecture {name}")))?;
         }
     }
     for sc in &profile.syscalls {
@@ -124,7 +127,10 @@ mod tests {
 
     #[test]
     fn actions_and_default_errno() {
-        assert_eq!(action("SCMP_ACT_ERRNO", None).unwrap(), ScmpAction::Errno(1));
+        assert_eq!(
+            action("SCMP_ACT_ERRNO", None).unwrap(),
+            ScmpAction::Errno(1)
+        );
         assert_eq!(
             action("SCMP_ACT_ERRNO", Some(38)).unwrap(),
             ScmpAction::Errno(38)

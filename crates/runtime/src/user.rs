@@ -168,7 +168,10 @@ mod tests {
         assert_eq!((u.uid, u.gid, u.home.as_str()), (1234, 0, "/"));
         assert_eq!(u.groups, vec![0]);
         let u = r("0").unwrap();
-        assert_eq!((u.uid, u.home.as_str(), u.groups.clone()), (0, "/root", vec![0, 10]));
+        assert_eq!(
+            (u.uid, u.home.as_str(), u.groups.clone()),
+            (0, "/root", vec![0, 10])
+        );
     }
 
     #[test]

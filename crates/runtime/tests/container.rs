@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use berth_runtime::spec::*;
-use berth_runtime::{create, Bundle, CreateError, Stdio};
+use berth_runtime::{create, Bundle, CreateError, Running, Stdio};
 
 /// Containers are cloned from the test process: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -24,7 +24,10 @@ fn fixture() -> Option<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/tmp/anchors/busybox-rootfs"));
     if !p.join("bin/busybox").exists() && !p.join("bin/sh").exists() {
-        eprintln!("SKIP: no rootfs fixture at {} (set BERTH_TEST_ROOTFS)", p.display());
+        eprintln!(
+            "SKIP: no rootfs fixture at {} (set BERTH_TEST_ROOTFS)",
+            p.display()
+        );
         return None;
     }
     Some(p)
@@ -69,9 +72,7 @@ fn docker_spec(id: &str, args: &[&str]) -> Spec {
             terminal: false,
             user: User::default(),
             args: args.iter().map(|s| s.to_string()).collect(),
-            env: vec![
-                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-            ],
+            env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()],
             cwd: "/".into(),
             capabilities: Some(Capabilities {
                 bounding: caps.clone(),
@@ -95,17 +96,49 @@ fn docker_spec(id: &str, args: &[&str]) -> Spec {
         hostname: "berth-test".into(),
         mounts: vec![
             mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
-            mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            mount(
+                "/dev",
+                "tmpfs",
+                "tmpfs",
+                &["nosuid", "strictatime", "mode=755", "size=65536k"],
+            ),
             mount(
                 "/dev/pts",
                 "devpts",
                 "devpts",
-                &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+                &[
+                    "nosuid",
+                    "noexec",
+                    "newinstance",
+                    "ptmxmode=0666",
+                    "mode=0620",
+                    "gid=5",
+                ],
             ),
-            mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"]),
-            mount("/sys/fs/cgroup", "cgroup", "cgroup", &["ro", "nosuid", "noexec", "nodev"]),
-            mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
-            mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]),
+            mount(
+                "/sys",
+                "sysfs",
+                "sysfs",
+                &["nosuid", "noexec", "nodev", "ro"],
+            ),
+            mount(
+                "/sys/fs/cgroup",
+                "cgroup",
+                "cgroup",
+                &["ro", "nosuid", "noexec", "nodev"],
+            ),
+            mount(
+                "/dev/mqueue",
+                "mqueue",
+                "mqueue",
+                &["nosuid", "noexec", "nodev"],
+            ),
+            mount(
+                "/dev/shm",
+                "tmpfs",
+                "shm",
+                &["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"],
+            ),
         ],
         linux: Linux {
             namespaces: ["mount", "network", "uts", "pid", "ipc", "cgroup"]
@@ -152,9 +185,16 @@ impl TestBundle {
                 format!("workdir={}", dir.path().join("work").display()),
             ],
         };
-        std::fs::write(dir.path().join("config.json"), serde_json::to_vec(spec).unwrap()).unwrap();
-        std::fs::write(dir.path().join("rootfs.json"), serde_json::to_vec(&[overlay]).unwrap())
-            .unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            serde_json::to_vec(spec).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("rootfs.json"),
+            serde_json::to_vec(&[overlay]).unwrap(),
+        )
+        .unwrap();
         TestBundle { dir }
     }
 
@@ -201,6 +241,7 @@ fn run_spec(lower: &Path, spec: &Spec) -> Result<Outcome, CreateError> {
     let result = create(&tb.load(), "t", stdio).and_then(|c| c.start());
     let outcome = match result {
         Ok(running) => {
+            let running = Container(running);
             let stdout = read_all(out_r);
             let stderr = read_all(err_r);
             let code = running.wait().unwrap();
@@ -230,8 +271,50 @@ fn run(lower: &Path, args: &[&str]) -> Outcome {
     run_spec(lower, &docker_spec("t", args)).unwrap()
 }
 
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+/// Holds the serial lock; on drop removes the tests' parent cgroups.
+struct Serial(#[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
+
+impl Drop for Serial {
+    fn drop(&mut self) {
+        if let Ok(dirs) = std::fs::read_dir("/sys/fs/cgroup") {
+            for d in dirs.flatten() {
+                let _ = std::fs::remove_dir(d.path().join("berth-test"));
+            }
+        }
+    }
+}
+
+fn lock() -> Serial {
+    Serial(SERIAL.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// A running container that is killed, reaped and cleaned up on drop, even
+/// when an assertion fails first.
+struct Container(Running);
+
+impl std::ops::Deref for Container {
+    type Target = Running;
+    fn deref(&self) -> &Running {
+        &self.0
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = self.0.kill(libc::SIGKILL);
+        let _ = self.0.wait();
+        let _ = self.0.cleanup();
+    }
+}
+
+/// Creates and starts a container whose stdout and stderr are discarded.
+fn start_quiet(tb: &TestBundle) -> Container {
+    let stdio = Stdio::Pipes {
+        stdin: None,
+        stdout: pipe().1,
+        stderr: pipe().1,
+    };
+    Container(create(&tb.load(), "t", stdio).unwrap().start().unwrap())
 }
 
 #[test]
@@ -249,27 +332,32 @@ fn exit_codes_and_signals() {
     let Some(rootfs) = fixture() else { return };
     let _g = lock();
     assert_eq!(run(&rootfs, &["sh", "-c", "echo err >&2; exit 3"]).code, 3);
-    assert_eq!(run(&rootfs, &["sh", "-c", "echo err >&2; exit 3"]).stderr, "err\n");
+    assert_eq!(
+        run(&rootfs, &["sh", "-c", "echo err >&2; exit 3"]).stderr,
+        "err\n"
+    );
 
     let tb = TestBundle::new(&rootfs, &docker_spec("t", &["sleep", "100"]));
-    let created = create(&tb.load(), "t", Stdio::Pipes {
-        stdin: None,
-        stdout: pipe().1,
-        stderr: pipe().1,
-    })
-    .unwrap();
-    assert!(created.pid() > 0);
-    let running = created.start().unwrap();
+    let running = start_quiet(&tb);
+    assert!(running.pid() > 0);
     let mut pfd = libc::pollfd {
         fd: running.pidfd().as_raw_fd(),
         events: libc::POLLIN,
         revents: 0,
     };
     // SAFETY: one valid pollfd.
-    assert_eq!(unsafe { libc::poll(&mut pfd, 1, 100) }, 0, "exited too early");
+    assert_eq!(
+        unsafe { libc::poll(&mut pfd, 1, 100) },
+        0,
+        "exited too early"
+    );
     running.kill(libc::SIGKILL).unwrap();
     // SAFETY: as above.
-    assert_eq!(unsafe { libc::poll(&mut pfd, 1, 5000) }, 1, "pidfd not readable");
+    assert_eq!(
+        unsafe { libc::poll(&mut pfd, 1, 5000) },
+        1,
+        "pidfd not readable"
+    );
     assert_eq!(running.wait().unwrap(), 137);
     assert_eq!(running.wait().unwrap(), 137);
     assert!(!running.oom_killed());
@@ -302,10 +390,22 @@ fn exec_errors_have_runc_wording() {
     let Some(rootfs) = fixture() else { return };
     let _g = lock();
     let cases = [
-        ("nosuch", 127, "exec: \"nosuch\": executable file not found in $PATH"),
+        (
+            "nosuch",
+            127,
+            "exec: \"nosuch\": executable file not found in $PATH",
+        ),
         ("/etc", 126, "exec: \"/etc\": is a directory"),
-        ("/x", 127, "exec: \"/x\": stat /x: no such file or directory"),
-        ("/etc/passwd", 126, "exec: \"/etc/passwd\": permission denied"),
+        (
+            "/x",
+            127,
+            "exec: \"/x\": stat /x: no such file or directory",
+        ),
+        (
+            "/etc/passwd",
+            126,
+            "exec: \"/etc/passwd\": permission denied",
+        ),
     ];
     for (arg, want_code, want_msg) in cases {
         match run_spec(&rootfs, &docker_spec("t", &[arg])) {
@@ -339,14 +439,7 @@ fn memory_limit_reaches_the_cgroup() {
     // And from the host while it runs.
     spec.process.args = vec!["sleep".into(), "100".into()];
     let tb = TestBundle::new(&rootfs, &spec);
-    let running = create(&tb.load(), "t", Stdio::Pipes {
-        stdin: None,
-        stdout: pipe().1,
-        stderr: pipe().1,
-    })
-    .unwrap()
-    .start()
-    .unwrap();
+    let running = start_quiet(&tb);
     let host_file = Path::new("/sys/fs/cgroup/memory/berth-test/t/memory.limit_in_bytes");
     let host = std::fs::read_to_string(host_file);
     let procs = std::fs::read_to_string("/sys/fs/cgroup/pids/berth-test/t/cgroup.procs");
@@ -389,7 +482,8 @@ fn user_caps_rlimits_and_seccomp() {
     assert!(out.contains("\n/home\n"), "{out}");
     // 1048576 requested; clamped to our hard limit when we cannot raise it.
     let nofile: u64 = out.lines().nth(2).unwrap().trim().parse().unwrap();
-    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let (_, hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
     assert!(nofile == 1_048_576 || nofile == hard, "{out}");
     assert!(out.contains("CapEff:\t0000000000000000"), "{out}");
     assert!(out.contains("CapBnd:\t00000000a80425fb"), "{out}");
@@ -406,7 +500,9 @@ fn seccomp_without_no_new_privileges_and_sysctl() {
         "t",
         &["sh", "-c", "mkdir /tmp/d || echo denied; cat /proc/sys/net/ipv4/ip_forward; grep Seccomp: /proc/self/status; ls /proc/self/fd"],
     );
-    spec.linux.sysctl.insert("net.ipv4.ip_forward".into(), "1".into());
+    spec.linux
+        .sysctl
+        .insert("net.ipv4.ip_forward".into(), "1".into());
     spec.linux.seccomp = Some(Seccomp {
         default_action: "SCMP_ACT_ALLOW".into(),
         default_errno_ret: None,
@@ -434,12 +530,21 @@ fn terminal_is_the_console() {
     let pty = nix::pty::openpty(None, None).unwrap();
     let tb = TestBundle::new(
         &rootfs,
-        &docker_spec("t", &["sh", "-c", "test -t 0 && test -t 1 && echo is-a-tty; test -c /dev/console && echo console"]),
+        &docker_spec(
+            "t",
+            &[
+                "sh",
+                "-c",
+                "test -t 0 && test -t 1 && echo is-a-tty; test -c /dev/console && echo console",
+            ],
+        ),
     );
-    let running = create(&tb.load(), "t", Stdio::Terminal { slave: pty.slave })
-        .unwrap()
-        .start()
-        .unwrap();
+    let running = Container(
+        create(&tb.load(), "t", Stdio::Terminal { slave: pty.slave })
+            .unwrap()
+            .start()
+            .unwrap(),
+    );
     let mut out = Vec::new();
     let mut master = std::fs::File::from(pty.master);
     let mut buf = [0u8; 256];
@@ -466,15 +571,22 @@ fn exec_failure_at_start_and_init_failures() {
     std::fs::write(&bad, b"\x01\x02garbage").unwrap();
     std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let before = mountinfo();
-    let created = create(&tb.load(), "t", Stdio::Pipes {
-        stdin: None,
-        stdout: pipe().1,
-        stderr: pipe().1,
-    })
+    let created = create(
+        &tb.load(),
+        "t",
+        Stdio::Pipes {
+            stdin: None,
+            stdout: pipe().1,
+            stderr: pipe().1,
+        },
+    )
     .unwrap();
     match created.start() {
         Err(CreateError::Exec { message, exit_code }) => {
-            assert_eq!((exit_code, message.as_str()), (126, "exec /bad: exec format error"));
+            assert_eq!(
+                (exit_code, message.as_str()),
+                (126, "exec /bad: exec format error")
+            );
         }
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("started"),
@@ -487,7 +599,10 @@ fn exec_failure_at_start_and_init_failures() {
     spec.mounts.push(mount("/mnt", "nosuchfs", "none", &[]));
     match run_spec(&rootfs, &spec) {
         Err(CreateError::Init { message, .. }) => {
-            assert!(message.contains("/mnt") && message.contains("no such device"), "{message}");
+            assert!(
+                message.contains("/mnt") && message.contains("no such device"),
+                "{message}"
+            );
         }
         Err(e) => panic!("unexpected error {e:?}"),
         Ok(_) => panic!("started"),
@@ -495,11 +610,15 @@ fn exec_failure_at_start_and_init_failures() {
 
     // Aborting a created container kills and reaps it and removes the cgroup.
     let tb = TestBundle::new(&rootfs, &docker_spec("t", &["true"]));
-    let created = create(&tb.load(), "t", Stdio::Pipes {
-        stdin: None,
-        stdout: pipe().1,
-        stderr: pipe().1,
-    })
+    let created = create(
+        &tb.load(),
+        "t",
+        Stdio::Pipes {
+            stdin: None,
+            stdout: pipe().1,
+            stderr: pipe().1,
+        },
+    )
     .unwrap();
     let pid = created.pid();
     created.abort();
@@ -512,7 +631,7 @@ fn readonly_root_binds_and_cwd() {
     let Some(rootfs) = fixture() else { return };
     let _g = lock();
     let data = tempfile::tempdir().unwrap();
-    std::fs::write(data.path().join("f"), "from-host").unwrap();
+    std::fs::write(data.path().join("f"), "from-host\n").unwrap();
     let mut spec = docker_spec(
         "t",
         &["sh", "-c", "pwd; cat /data/f; touch /data/g || echo data-ro; touch /x || echo root-ro; touch /dev/shm/ok && echo shm-rw"],
@@ -525,18 +644,52 @@ fn readonly_root_binds_and_cwd() {
         source: data.path().display().to_string(),
         options: vec!["rbind".into(), "ro".into(), "rprivate".into()],
     });
-    let o = run_spec(&rootfs, &spec);
-    // The read-only root cannot get the missing cwd: Docker creates it before.
-    match o {
-        Err(CreateError::Init { message, .. }) => assert!(message.contains("/work/dir"), "{message}"),
-        other => panic!("unexpected {:?}", other.map(|o| o.stdout)),
-    }
+    // The missing cwd is created before the root becomes read-only.
+    let o = run_spec(&rootfs, &spec).unwrap();
+    assert_eq!(o.stdout.lines().next(), Some("/work/dir"), "{}", o.stderr);
     spec.process.cwd = "/tmp".into();
     let o = run_spec(&rootfs, &spec).unwrap();
     let lines: Vec<&str> = o.stdout.lines().collect();
-    assert_eq!(lines, ["/tmp", "from-host", "data-ro", "root-ro", "shm-rw"], "{}", o.stderr);
+    assert_eq!(
+        lines,
+        ["/tmp", "from-host", "data-ro", "root-ro", "shm-rw"],
+        "{}",
+        o.stderr
+    );
     spec.root.readonly = false;
     spec.process.cwd = "/work/dir".into();
     let o = run_spec(&rootfs, &spec).unwrap();
     assert_eq!(o.stdout.lines().next(), Some("/work/dir"));
+}
+
+#[test]
+fn signals_reset_and_oom_kill_detected() {
+    let Some(rootfs) = fixture() else { return };
+    let _g = lock();
+    // The test process ignores SIGPIPE (Rust does); the container must not.
+    let o = run(
+        &rootfs,
+        &["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"],
+    );
+    assert_eq!(
+        o.stdout,
+        "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+    );
+
+    let mut spec = docker_spec(
+        "t",
+        &["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
+    );
+    spec.linux.resources = Some(Resources {
+        memory: Some(Memory {
+            limit: Some(16 << 20),
+            swap: Some(16 << 20),
+            reservation: None,
+        }),
+        ..Resources::default()
+    });
+    let tb = TestBundle::new(&rootfs, &spec);
+    let running = start_quiet(&tb);
+    assert_eq!(running.wait().unwrap(), 137);
+    assert!(running.oom_killed());
 }

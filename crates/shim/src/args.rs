@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub enum ArgsError {
     Required(&'static str),
     #[error("--id must be a non-empty name without '/'")]
     BadId,
+    #[error("current directory: {0}")]
+    Cwd(String),
 }
 
 /// The options, in the order of the values [`parse`] collects.
@@ -67,6 +69,18 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Args, ArgsError
     })
 }
 
+impl Args {
+    /// Makes relative paths absolute against `cwd` (the shim moves to `/`).
+    pub fn absolute(mut self, cwd: &Path) -> Args {
+        for p in [&mut self.bundle, &mut self.socket] {
+            if p.is_relative() {
+                *p = cwd.join(&*p);
+            }
+        }
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,7 +97,14 @@ mod tests {
             socket: "/run/berth/abc.sock".into(),
         };
         assert_eq!(
-            p(&["--id", "abc", "--bundle", "/b", "--socket", "/run/berth/abc.sock"]),
+            p(&[
+                "--id",
+                "abc",
+                "--bundle",
+                "/b",
+                "--socket",
+                "/run/berth/abc.sock"
+            ]),
             Ok(want.clone())
         );
         assert_eq!(
@@ -93,8 +114,19 @@ mod tests {
     }
 
     #[test]
+    fn relative_paths_become_absolute() {
+        let a = p(&["--id", "a", "--bundle", "c/a", "--socket", "/run/a.sock"]).unwrap();
+        let a = a.absolute(Path::new("/data"));
+        assert_eq!(a.bundle, Path::new("/data/c/a"));
+        assert_eq!(a.socket, Path::new("/run/a.sock"));
+    }
+
+    #[test]
     fn rejects_bad_command_lines() {
-        assert_eq!(p(&["--id", "a", "--bundle", "/b"]), Err(ArgsError::Required("--socket")));
+        assert_eq!(
+            p(&["--id", "a", "--bundle", "/b"]),
+            Err(ArgsError::Required("--socket"))
+        );
         assert_eq!(p(&["--id"]), Err(ArgsError::MissingValue("--id")));
         assert_eq!(p(&["-v"]), Err(ArgsError::Unknown("-v".into())));
         assert_eq!(

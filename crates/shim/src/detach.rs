@@ -1,7 +1,7 @@
 //! Turning the process the daemon spawned into a daemon-independent shim:
 //! fork (the spawned parent exits at once), new session, `/` as working
-//! directory, stdio on `/dev/null`, and the readiness pipe (the original
-//! stdout) kept aside for the one `ok <pid>` / `error <msg>` line.
+//! directory, stdin and stderr on `/dev/null`, and the readiness pipe (the
+//! original stdout) for the one `ok <pid>` / `error <msg>` line.
 //!
 //! Also the shim's signal dispositions: SIGTERM, SIGINT, SIGHUP and SIGPIPE
 //! get an empty handler rather than `SIG_IGN`, because ignored dispositions
@@ -11,7 +11,7 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal
 use nix::unistd::{fork, setsid, ForkResult};
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -28,8 +28,15 @@ pub enum DetachError {
     Signal(nix::Error),
 }
 
-/// The readiness pipe: the daemon reads exactly one line from it.
-pub struct Ready(File);
+/// The readiness pipe, still on stdout: the daemon reads one line from it.
+///
+/// It stays on fd 1 until the line is written (then `/dev/null` replaces
+/// it), so that the container's init, a clone of the shim until its
+/// `execve`, drops its copy when it sets up its own stdio: the daemon sees
+/// end of file right after the line.
+pub struct Ready {
+    null: File,
+}
 
 impl Ready {
     /// Reports the container's pid and closes the pipe.
@@ -44,9 +51,11 @@ impl Ready {
         self.line(&format!("error {msg}\n"));
     }
 
-    fn line(mut self, line: &str) {
+    fn line(self, line: &str) {
+        let mut out = std::io::stdout().lock();
         // Nobody to tell if the daemon is gone: the shim goes on regardless.
-        let _ = self.0.write_all(line.as_bytes());
+        let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
+        let _ = nix::unistd::dup2(self.null.as_raw_fd(), 1);
     }
 }
 
@@ -59,7 +68,7 @@ pub enum Detached {
 }
 
 /// Forks the shim away from the daemon. In the child: new session, cwd `/`,
-/// umask 022, stdin/stdout/stderr on `/dev/null`, readiness pipe returned.
+/// umask 022, stdin and stderr on `/dev/null`, stdout kept as [`Ready`].
 pub fn detach() -> Result<Detached, DetachError> {
     close_inherited_fds();
     // SAFETY: the shim is single-threaded here, so the child may run any code.
@@ -71,19 +80,15 @@ pub fn detach() -> Result<Detached, DetachError> {
     // `/` always exists; failing to chdir only keeps a directory busy.
     let _ = std::env::set_current_dir("/");
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
-    let ready = nix::fcntl::fcntl(1, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))
-        .map_err(DetachError::Redirect)?;
-    // SAFETY: `ready` was just returned by F_DUPFD_CLOEXEC and is owned here.
-    let ready = Ready(File::from(unsafe { OwnedFd::from_raw_fd(ready) }));
     let null = File::options()
         .read(true)
         .write(true)
         .open("/dev/null")
         .map_err(DetachError::DevNull)?;
-    for fd in 0..=2 {
+    for fd in [0, 2] {
         nix::unistd::dup2(null.as_raw_fd(), fd).map_err(DetachError::Redirect)?;
     }
-    Ok(Detached::Shim(ready))
+    Ok(Detached::Shim(Ready { null }))
 }
 
 /// Closes every descriptor above stderr that the spawner let through.
@@ -103,7 +108,12 @@ pub fn install_signal_handlers() -> Result<(), DetachError> {
         SaFlags::SA_RESTART,
         SigSet::empty(),
     );
-    for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGPIPE] {
+    for sig in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGPIPE,
+    ] {
         // SAFETY: the handler does nothing, so it is async-signal-safe.
         unsafe { sigaction(sig, &action) }.map_err(DetachError::Signal)?;
     }

@@ -56,8 +56,14 @@ mod tests {
     #[test]
     fn headers_carry_stream_and_big_endian_length() {
         assert_eq!(header(Stream::Stdout, 4), [1, 0, 0, 0, 0, 0, 0, 4]);
-        assert_eq!(header(Stream::Stderr, 0x0102_0304), [2, 0, 0, 0, 1, 2, 3, 4]);
-        assert_eq!(header(Stream::Stdout, 32 * 1024), [1, 0, 0, 0, 0, 0, 0x80, 0]);
+        assert_eq!(
+            header(Stream::Stderr, 0x0102_0304),
+            [2, 0, 0, 0, 1, 2, 3, 4]
+        );
+        assert_eq!(
+            header(Stream::Stdout, 32 * 1024),
+            [1, 0, 0, 0, 0, 0, 0x80, 0]
+        );
     }
 
     #[test]

@@ -118,7 +118,10 @@ mod tests {
     #[test]
     fn splits_at_newlines_and_keeps_them() {
         let (lines, rest) = split(&[b"a\nbb\n\nc"]);
-        assert_eq!(lines, vec![b"a\n".to_vec(), b"bb\n".to_vec(), b"\n".to_vec()]);
+        assert_eq!(
+            lines,
+            vec![b"a\n".to_vec(), b"bb\n".to_vec(), b"\n".to_vec()]
+        );
         assert_eq!(rest, b"c");
     }
 

@@ -24,7 +24,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     memory::tune_allocator();
-    let args = match args::parse(std::env::args_os().skip(1)) {
+    let parsed = args::parse(std::env::args_os().skip(1)).and_then(|a| {
+        let cwd = std::env::current_dir().map_err(|e| args::ArgsError::Cwd(e.to_string()))?;
+        Ok(a.absolute(&cwd))
+    });
+    let args = match parsed {
         Ok(a) => a,
         Err(e) => {
             // The daemon reads the readiness line from stdout; a human reads stderr.

@@ -135,7 +135,10 @@ mod tests {
         assert_eq!(parse("attach 1 1"), Err(RequestError::Arity("attach")));
         assert_eq!(parse("attach 1 2 0"), Err(RequestError::Flag("2".into())));
         assert_eq!(parse("resize 24 -1"), Err(RequestError::Size("-1".into())));
-        assert_eq!(parse("resize 70000 1"), Err(RequestError::Size("70000".into())));
+        assert_eq!(
+            parse("resize 70000 1"),
+            Err(RequestError::Size("70000".into()))
+        );
     }
 
     #[test]

@@ -271,7 +271,6 @@ impl Shim {
         }
     }
 
-
     // ---- container input ----
 
     /// Passes the buffer's bytes in `range` (attach input) to the container's
@@ -397,13 +396,12 @@ impl Shim {
         let answer = match req {
             Request::Start => self.start(),
             Request::Kill(sig) => self.kill(sig),
-            Request::Wait => match self.exit {
-                Some((st, _)) => st.wait_answer(),
-                None => {
-                    self.clients[i].phase = Phase::Waiter;
-                    return;
-                }
-            },
+            Request::Wait => {
+                // Answered in `finish`, even when the exit is already known:
+                // only after the cgroup and the socket are gone.
+                self.clients[i].phase = Phase::Waiter;
+                return;
+            }
             Request::Attach(a) => {
                 if self.exit.is_some() {
                     "error container is not running".to_string()
@@ -426,15 +424,16 @@ impl Shim {
     fn start(&mut self) -> String {
         let created = match std::mem::replace(&mut self.init, Init::Gone) {
             Init::Created(c) => c,
-            other => {
-                self.init = other;
+            Init::Running(r) => {
+                self.init = Init::Running(r);
                 return "error container already started".to_string();
             }
+            Init::Gone => return "error container is not running".to_string(),
         };
         match created.start() {
             Ok(running) => {
                 self.init = Init::Running(running);
-                memory::trim();
+                memory::release();
                 "ok".to_string()
             }
             Err(e) => {
@@ -455,27 +454,26 @@ impl Shim {
         if self.exit.is_some() {
             return "error container is not running".to_string();
         }
-        match std::mem::replace(&mut self.init, Init::Gone) {
+        match &self.init {
             Init::Running(r) => {
-                let res = r.kill(sig);
-                self.init = Init::Running(r);
-                match res {
+                return match r.kill(sig) {
                     Ok(()) => "ok".to_string(),
                     Err(e) => format!("error kill: {}", one_line(&e.to_string())),
                 }
             }
-            Init::Created(c) => {
-                // The init never ran: it goes away as if killed by `sig`
-                // (what runc's kill does to a created container).
-                c.abort();
-                self.exited(ExitStatus {
-                    code: 128 + sig,
-                    oom_killed: false,
-                });
-                "ok".to_string()
-            }
-            Init::Gone => "error container is not running".to_string(),
+            Init::Gone => return "error container is not running".to_string(),
+            Init::Created(_) => {}
         }
+        // The init never ran: it goes away as if killed by `sig` (what
+        // runc's kill does to a created container).
+        if let Init::Created(c) = std::mem::replace(&mut self.init, Init::Gone) {
+            c.abort();
+        }
+        self.exited(ExitStatus {
+            code: 128 + sig,
+            oom_killed: false,
+        });
+        "ok".to_string()
     }
 
     fn resize(&mut self, rows: u16, cols: u16) -> String {

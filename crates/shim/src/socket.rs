@@ -4,7 +4,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -63,6 +63,9 @@ impl ControlSocket {
         let bound = UnixListener::bind(path);
         nix::sys::stat::umask(old);
         let listener = bound.map_err(bind_err)?;
+        // Again by path: the umask alone is not enough when another thread
+        // (only ever in tests) changes it meanwhile.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
         listener.set_nonblocking(true).map_err(bind_err)?;
         let meta = std::fs::symlink_metadata(path).map_err(bind_err)?;
         Ok(ControlSocket {
@@ -98,7 +101,6 @@ impl ControlSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn binds_private_replaces_stale_and_refuses_live() {
@@ -110,7 +112,10 @@ mod tests {
         let sock = ControlSocket::bind(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert!(matches!(ControlSocket::bind(&path), Err(SocketError::InUse(_))));
+        assert!(matches!(
+            ControlSocket::bind(&path),
+            Err(SocketError::InUse(_))
+        ));
         // The probe of the refused bind and this client are both pending.
         let _client = UnixStream::connect(&path).unwrap();
         assert!(sock.accept().unwrap().is_some());

@@ -142,7 +142,9 @@ mod tests {
             panic!("expected pipes with stdin");
         };
         assert!(!io.tty);
-        std::fs::File::from(io.stdin.unwrap()).write_all(b"in").unwrap();
+        std::fs::File::from(io.stdin.unwrap())
+            .write_all(b"in")
+            .unwrap();
         let mut got = [0u8; 2];
         std::fs::File::from(cin).read_exact(&mut got).unwrap();
         assert_eq!(&got, b"in");

@@ -38,7 +38,8 @@ struct Container {
     socket: PathBuf,
     /// The ready line the shim wrote.
     ready: String,
-    dir: tempfile::TempDir,
+    /// Removed last, after the shim is done with the bundle.
+    _dir: tempfile::TempDir,
 }
 
 struct Options {
@@ -104,6 +105,7 @@ impl Container {
         )
         .unwrap();
         let overlay = json!([{
+            "destination": "",
             "type": "overlay",
             "source": "overlay",
             "options": [
@@ -125,18 +127,22 @@ impl Container {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut stdout = child.stdout.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
         // The spawned process exits at once, long before the container exists.
         let status = child.wait().unwrap();
         assert!(status.success(), "spawned shim exited with {status}");
+        // Up to end of file: the line must come with it (no process may
+        // keep the pipe open, not even the created init, a clone of the shim).
         let mut ready = String::new();
+        let mut stdout = stdout;
         stdout.read_to_string(&mut ready).unwrap();
+        assert_eq!(ready.lines().count(), 1, "{ready:?}");
         Container {
             id,
             bundle,
             socket,
             ready,
-            dir,
+            _dir: dir,
         }
     }
 
@@ -148,7 +154,8 @@ impl Container {
 
     fn connect(&self, request: &str) -> UnixStream {
         let mut conn = UnixStream::connect(&self.socket).unwrap();
-        conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
         conn.write_all(format!("{request}\n").as_bytes()).unwrap();
         conn
     }
@@ -169,6 +176,13 @@ impl Container {
     fn exit_record(&self) -> Value {
         let text = std::fs::read_to_string(self.bundle.join("exit.json")).unwrap();
         serde_json::from_str(&text).unwrap()
+    }
+
+    /// Fails with the shim's own diagnostics if it wrote any.
+    fn assert_quiet(&self) {
+        if let Ok(text) = std::fs::read_to_string(self.bundle.join("shim.log")) {
+            panic!("shim.log: {text}");
+        }
     }
 
     /// Waits until the shim has removed its socket (its last act before answering waits).
@@ -269,6 +283,7 @@ fn runs_attaches_logs_and_reports_the_exit() {
     assert_eq!(exit["OOMKilled"], false);
     assert!(is_rfc3339_utc(exit["FinishedAt"].as_str().unwrap()));
     c.wait_gone();
+    c.assert_quiet();
 }
 
 /// RFC 3339 with nanoseconds in UTC, as Docker writes it.
@@ -297,7 +312,13 @@ fn outlives_its_spawner_keeps_logging_and_dies_by_kill() {
     // SAFETY: getsid has no preconditions.
     assert_eq!(unsafe { libc::getsid(shim) }, shim);
 
+    // The shim ignores the signals a terminal or a service manager sends.
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGPIPE] {
+        // SAFETY: signalling a process this test started.
+        assert_eq!(unsafe { libc::kill(shim, sig) }, 0);
+    }
     std::thread::sleep(Duration::from_millis(300));
+    assert!(is_running(shim) && is_running(pid));
     let first = c.log_lines().len();
     assert!(first >= 2, "only {first} log lines");
     std::thread::sleep(Duration::from_millis(300));
@@ -320,9 +341,13 @@ fn outlives_its_spawner_keeps_logging_and_dies_by_kill() {
     c.wait_gone();
     let start = Instant::now();
     while is_running(shim) {
-        assert!(start.elapsed() < Duration::from_secs(10), "shim still running");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "shim still running"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
+    c.assert_quiet();
 }
 
 /// Whether `pid` exists and is not a zombie.
@@ -344,9 +369,9 @@ fn reports_a_missing_executable_on_the_ready_pipe() {
 }
 
 #[test]
-fn tty_output_is_raw_and_stdin_once_closes_stdin() {
+fn tty_output_is_raw_and_resizable() {
     let Some(rootfs) = rootfs() else { return };
-    let mut opts = Options::new(&["sh", "-c", "read line; echo got $line"]);
+    let mut opts = Options::new(&["sh", "-c", "stty size; read line; echo got $line"]);
     opts.terminal = true;
     opts.annotations = json!({"berth.stdin-once": "true"});
     let c = Container::spawn(&rootfs, &opts);
@@ -359,15 +384,24 @@ fn tty_output_is_raw_and_stdin_once_closes_stdin() {
     let mut all = Vec::new();
     attach.read_to_end(&mut all).unwrap();
     let text = String::from_utf8_lossy(&all);
-    // The tty echoes the input, then the answer; no frame headers.
+    // The size set before start, the tty's echo of the input (whenever it
+    // came), the answer; no frame headers.
+    assert!(text.contains("30 100\r\n"), "{text:?}");
+    assert!(text.contains("hello\r\n"), "{text:?}");
     assert!(text.contains("got hello\r\n"), "{text:?}");
     assert!(!all.contains(&0u8));
     let lines = c.log_lines();
     assert!(lines.iter().all(|l| l["stream"] == "stdout"));
-    assert!(lines.iter().any(|l| l["log"] == "got hello\r\n"), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l["log"] == "got hello\r\n"),
+        "{lines:?}"
+    );
     c.wait_gone();
+}
 
-    // Pipes: the attach client's half-close ends the container's stdin.
+#[test]
+fn stdin_once_closes_stdin_when_the_attach_input_ends() {
+    let Some(rootfs) = rootfs() else { return };
     let mut opts = Options::new(&["sh", "-c", "cat; echo done"]);
     opts.annotations = json!({"berth.stdin-once": "true"});
     let c = Container::spawn(&rootfs, &opts);
@@ -395,4 +429,74 @@ fn control_socket_rejects_bad_requests_and_answers_wait_after_exit() {
     assert_eq!(read_line(&mut wait), "exit 0 0");
     c.wait_gone();
     assert_eq!(c.exit_record()["ExitCode"], 0);
+}
+
+#[test]
+fn kill_before_start_discards_the_created_container() {
+    let Some(rootfs) = rootfs() else { return };
+    let c = Container::spawn(&rootfs, &Options::new(&["sh", "-c", "echo never"]));
+    let pid = c.pid();
+    assert!(is_running(pid));
+    let mut wait = c.connect("wait");
+    assert_eq!(c.ask("kill 9"), "ok");
+    assert_eq!(read_line(&mut wait), "exit 137 0");
+    c.wait_gone();
+    assert!(!is_running(pid));
+    assert!(c.log_lines().is_empty());
+    assert_eq!(c.exit_record()["ExitCode"], 137);
+}
+
+#[test]
+fn a_client_that_does_not_read_is_dropped_and_never_blocks_the_container() {
+    let Some(rootfs) = rootfs() else { return };
+    let script = "dd if=/dev/zero bs=1024 count=4096 2>/dev/null | tr '\\0' x; echo; echo end";
+    let c = Container::spawn(&rootfs, &Options::new(&["sh", "-c", script]));
+    let mut lazy = c.connect("attach 0 1 1");
+    assert_eq!(read_line(&mut lazy), "ok");
+    let mut wait = c.connect("wait");
+    assert_eq!(c.ask("start"), "ok");
+    // Nobody reads `lazy`: 4 MiB cannot fit its queue and socket buffer.
+    assert_eq!(read_line(&mut wait), "exit 0 0");
+    let mut got = Vec::new();
+    lazy.read_to_end(&mut got).unwrap();
+    assert!(got.len() < 4 << 20, "the lazy client got everything");
+    let lines = c.log_lines();
+    let logged: usize = lines
+        .iter()
+        .filter(|l| l["log"].as_str().unwrap().starts_with('x'))
+        .map(|l| l["log"].as_str().unwrap().trim_end().len())
+        .sum();
+    assert_eq!(logged, 4 << 20);
+    // Docker's 16 KiB cut: full partial lines, no newline inside.
+    assert_eq!(lines[0]["log"].as_str().unwrap().len(), 16 * 1024);
+    assert_eq!(lines.last().unwrap()["log"], "end\n");
+    c.wait_gone();
+}
+
+/// `Pss` of `pid` in kB, from /proc/<pid>/smaps_rollup.
+fn pss_kb(pid: i32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    let line = text.lines().find(|l| l.starts_with("Pss:")).unwrap();
+    line.split_ascii_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_shim_with_a_sleeping_container_stays_small() {
+    let Some(rootfs) = rootfs() else { return };
+    let c = Container::spawn(&rootfs, &Options::new(&["sleep", "1000"]));
+    let pid = c.pid();
+    assert_eq!(c.ask("start"), "ok");
+    let shim = parent_of(pid);
+    std::thread::sleep(Duration::from_millis(200));
+    let pss = pss_kb(shim);
+    eprintln!("berth-shim PSS with a sleeping container: {pss} kB");
+    // The goal holds for optimized builds (`cargo test --release`); debug
+    // builds carry much more code.
+    if !cfg!(debug_assertions) {
+        assert!(pss <= 512, "shim PSS {pss} kB");
+    }
 }

@@ -16,8 +16,13 @@ pub struct Ctx {
 pub const FORMAT_HELP: &str = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
 
 /// `-f/--filter` on list commands.
-pub const FILTER_FLAG: Flag =
-    Flag::list("filter", Some('f'), "Filter output based on conditions provided").typ("filter").check(check_filter);
+pub const FILTER_FLAG: Flag = Flag::list(
+    "filter",
+    Some('f'),
+    "Filter output based on conditions provided",
+)
+.typ("filter")
+.check(check_filter);
 
 fn check_filter(v: &str) -> std::result::Result<(), String> {
     if v.contains('=') {
@@ -35,7 +40,10 @@ pub fn filters_json(values: &[String]) -> Result<Option<String>> {
     let mut m = serde_json::Map::new();
     for v in values {
         let Some((k, val)) = v.split_once('=') else {
-            return Err(CliError::new(format!("bad format of filter (expected name=value): {v}"), 125));
+            return Err(CliError::new(
+                format!("bad format of filter (expected name=value): {v}"),
+                125,
+            ));
         };
         let k = k.trim().to_lowercase();
         let entry = m.entry(k).or_insert_with(|| serde_json::json!({}));
@@ -83,7 +91,10 @@ pub fn split_tag(reference: &str) -> (String, String) {
     };
     let slash = name.rfind('/').map(|i| i + 1).unwrap_or(0);
     match name[slash..].rfind(':') {
-        Some(i) => (name[..slash + i].to_string(), name[slash + i + 1..].to_string()),
+        Some(i) => (
+            name[..slash + i].to_string(),
+            name[slash + i + 1..].to_string(),
+        ),
         None => (name.to_string(), "latest".to_string()),
     }
 }
@@ -97,20 +108,6 @@ pub fn with_latest(reference: &str) -> String {
     format!("{name}:{tag}")
 }
 
-/// Runs `f` for each item, printing errors to stderr; returns whether all succeeded.
-pub fn for_each<T>(items: &[T], mut f: impl FnMut(&T) -> Result<()>) -> bool {
-    let mut ok = true;
-    for it in items {
-        if let Err(e) = f(it) {
-            ok = false;
-            if !e.message.is_empty() {
-                errln(&e.message);
-            }
-        }
-    }
-    ok
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,17 +115,33 @@ mod tests {
     #[test]
     fn references() {
         assert_eq!(split_tag("busybox"), ("busybox".into(), "latest".into()));
-        assert_eq!(split_tag("localhost:5000/x:1"), ("localhost:5000/x".into(), "1".into()));
-        assert_eq!(split_tag("localhost:5000/x"), ("localhost:5000/x".into(), "latest".into()));
+        assert_eq!(
+            split_tag("localhost:5000/x:1"),
+            ("localhost:5000/x".into(), "1".into())
+        );
+        assert_eq!(
+            split_tag("localhost:5000/x"),
+            ("localhost:5000/x".into(), "latest".into())
+        );
         assert_eq!(with_latest("nosuchimg"), "nosuchimg:latest");
-        assert_eq!(familiar("docker.io/library/busybox:latest"), "busybox:latest");
+        assert_eq!(
+            familiar("docker.io/library/busybox:latest"),
+            "busybox:latest"
+        );
     }
 
     #[test]
     fn filters() {
-        let got: serde_json::Value =
-            serde_json::from_str(&filters_json(&["status=exited".into(), "label=a=b".into()]).unwrap().unwrap()).unwrap();
-        assert_eq!(got, serde_json::json!({"label":{"a=b":true},"status":{"exited":true}}));
+        let got: serde_json::Value = serde_json::from_str(
+            &filters_json(&["status=exited".into(), "label=a=b".into()])
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            serde_json::json!({"label":{"a=b":true},"status":{"exited":true}})
+        );
         assert!(filters_json(&["bad".into()]).is_err());
     }
 }

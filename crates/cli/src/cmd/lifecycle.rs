@@ -10,7 +10,10 @@ use crate::error::{CliError, Result};
 
 /// Runs `f` for every container, printing the name on success; errors are
 /// joined into one message (exit 1) as docker's `errors.Join`.
-fn each(names: &[String], mut f: impl FnMut(&str) -> std::result::Result<(), String>) -> Result<()> {
+fn each(
+    names: &[String],
+    mut f: impl FnMut(&str) -> std::result::Result<(), String>,
+) -> Result<()> {
     let mut errs = Vec::new();
     for n in names {
         match f(n) {
@@ -26,10 +29,22 @@ fn each(names: &[String], mut f: impl FnMut(&str) -> std::result::Result<(), Str
 }
 
 const START_FLAGS: &[Flag] = &[
-    Flag::bool("attach", Some('a'), "Attach STDOUT/STDERR and forward signals"),
+    Flag::bool(
+        "attach",
+        Some('a'),
+        "Attach STDOUT/STDERR and forward signals",
+    ),
     Flag::str("checkpoint", None, "Restore from this checkpoint"),
-    Flag::str("checkpoint-dir", None, "Use a custom checkpoint storage directory"),
-    Flag::str("detach-keys", None, "Override the key sequence for detaching a container"),
+    Flag::str(
+        "checkpoint-dir",
+        None,
+        "Use a custom checkpoint storage directory",
+    ),
+    Flag::str(
+        "detach-keys",
+        None,
+        "Override the key sequence for detaching a container",
+    ),
     Flag::bool("interactive", Some('i'), "Attach container's STDIN"),
 ];
 
@@ -47,14 +62,17 @@ pub fn start(ctx: &Ctx, p: &Parsed) -> Result<()> {
     let client = &ctx.client;
     if p.bool("attach") || p.bool("interactive") {
         if p.args.len() > 1 {
-            return Err(CliError::msg("you cannot start and attach multiple containers at once"));
+            return Err(CliError::msg(
+                "you cannot start and attach multiple containers at once",
+            ));
         }
         let c = client.get_json(&format!("/containers/{}/json", enc(&p.args[0])))?;
         let id = c["Id"].as_str().unwrap_or("").to_string();
         let tty = c["Config"]["Tty"].as_bool().unwrap_or(false);
         let stdin = p.bool("interactive") && c["Config"]["OpenStdin"].as_bool().unwrap_or(false);
         let auto_remove = c["HostConfig"]["AutoRemove"].as_bool().unwrap_or(false);
-        let keys = attach::parse_detach_keys(&p.string("detach-keys")).map_err(|e| CliError::msg(e.to_string()))?;
+        let keys = attach::parse_detach_keys(&p.string("detach-keys"))
+            .map_err(|e| CliError::msg(e.to_string()))?;
         let resize = tty && crate::term::is_tty(1);
         crate::signals::start(client, &id, !tty, resize);
         let mut q = String::from("stream=1&stdout=1&stderr=1");
@@ -76,14 +94,24 @@ pub fn start(ctx: &Ctx, p: &Parsed) -> Result<()> {
         if resize {
             crate::signals::resize(client, &id);
         }
-        let streams = Streams { tty, stdin, stdout: true, stderr: true, detach_keys: keys };
+        let streams = Streams {
+            tty,
+            stdin,
+            stdout: true,
+            stderr: true,
+            detach_keys: keys,
+        };
         match attach::run(h, &streams) {
             Ok(attach::End::Detached) => return Ok(()),
             Ok(attach::End::Eof) => {}
             Err(e) => return Err(CliError::msg(e.to_string())),
         }
         let code = status.join().unwrap_or(125);
-        return if code != 0 { Err(CliError::status(code)) } else { Ok(()) };
+        return if code != 0 {
+            Err(CliError::status(code))
+        } else {
+            Ok(())
+        };
     }
     let mut failed = Vec::new();
     for n in &p.args {
@@ -98,14 +126,26 @@ pub fn start(ctx: &Ctx, p: &Parsed) -> Result<()> {
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(CliError::msg(format!("Error: failed to start containers: {}", failed.join(", "))))
+        Err(CliError::msg(format!(
+            "Error: failed to start containers: {}",
+            failed.join(", ")
+        )))
     }
 }
 
 const STOP_FLAGS: &[Flag] = &[
     Flag::str("signal", Some('s'), "Signal to send to the container"),
-    Flag::int("timeout", Some('t'), "Seconds to wait before killing the container"),
-    Flag::int("time", None, "Seconds to wait before killing the container (deprecated: use --timeout)").hidden(),
+    Flag::int(
+        "timeout",
+        Some('t'),
+        "Seconds to wait before killing the container",
+    ),
+    Flag::int(
+        "time",
+        None,
+        "Seconds to wait before killing the container (deprecated: use --timeout)",
+    )
+    .hidden(),
 ];
 
 pub const STOP_SPEC: Spec = Spec {
@@ -141,24 +181,38 @@ fn stop_query(ctx: &Ctx, p: &Parsed) -> Result<String> {
     if let Some(t) = p.int("timeout").or_else(|| p.int("time")) {
         q.push(format!("t={t}"));
     }
-    Ok(if q.is_empty() { String::new() } else { format!("?{}", q.join("&")) })
+    Ok(if q.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", q.join("&"))
+    })
 }
 
 pub fn stop(ctx: &Ctx, p: &Parsed) -> Result<()> {
     let q = stop_query(ctx, p)?;
     each(&p.args, |n| {
-        ctx.client.post(&format!("/containers/{}/stop{q}", enc(n))).map(|_| ()).map_err(|e| e.to_string())
+        ctx.client
+            .post(&format!("/containers/{}/stop{q}", enc(n)))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     })
 }
 
 pub fn restart(ctx: &Ctx, p: &Parsed) -> Result<()> {
     let q = stop_query(ctx, p)?;
     each(&p.args, |n| {
-        ctx.client.post(&format!("/containers/{}/restart{q}", enc(n))).map(|_| ()).map_err(|e| e.to_string())
+        ctx.client
+            .post(&format!("/containers/{}/restart{q}", enc(n)))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     })
 }
 
-const KILL_FLAGS: &[Flag] = &[Flag::str("signal", Some('s'), "Signal to send to the container")];
+const KILL_FLAGS: &[Flag] = &[Flag::str(
+    "signal",
+    Some('s'),
+    "Signal to send to the container",
+)];
 
 pub const KILL_SPEC: Spec = Spec {
     path: "kill",
@@ -176,7 +230,10 @@ pub fn kill(ctx: &Ctx, p: &Parsed) -> Result<()> {
         None => String::new(),
     };
     each(&p.args, |n| {
-        ctx.client.post(&format!("/containers/{}/kill{q}", enc(n))).map(|_| ()).map_err(|e| e.to_string())
+        ctx.client
+            .post(&format!("/containers/{}/kill{q}", enc(n)))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     })
 }
 
@@ -210,9 +267,17 @@ pub fn wait(ctx: &Ctx, p: &Parsed) -> Result<()> {
 }
 
 const RM_FLAGS: &[Flag] = &[
-    Flag::bool("force", Some('f'), "Force the removal of a running container (uses SIGKILL)"),
+    Flag::bool(
+        "force",
+        Some('f'),
+        "Force the removal of a running container (uses SIGKILL)",
+    ),
     Flag::bool("link", Some('l'), "Remove the specified link"),
-    Flag::bool("volumes", Some('v'), "Remove anonymous volumes associated with the container"),
+    Flag::bool(
+        "volumes",
+        Some('v'),
+        "Remove anonymous volumes associated with the container",
+    ),
 ];
 
 pub const RM_SPEC: Spec = Spec {
@@ -236,7 +301,11 @@ pub fn rm(ctx: &Ctx, p: &Parsed) -> Result<()> {
     if p.bool("force") {
         q.push("force=1");
     }
-    let q = if q.is_empty() { String::new() } else { format!("?{}", q.join("&")) };
+    let q = if q.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", q.join("&"))
+    };
     let force = p.bool("force");
     let mut errs = Vec::new();
     for n in &p.args {

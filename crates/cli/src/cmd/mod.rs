@@ -1,8 +1,15 @@
 //! The command table: every command and management-command alias, their
 //! parsing specs and handlers, and the top-level and management help.
 
+pub mod archive;
 pub mod common;
+pub mod images;
+pub mod inspect;
+pub mod lifecycle;
+pub mod logs;
 pub mod ps;
+pub mod run;
+pub mod system;
 
 use crate::args::{self, Outcome, Parsed, Spec, BIN};
 use crate::error::{CliError, Result};
@@ -21,10 +28,60 @@ const fn e(path: &'static str, spec: &'static Spec, run: Handler) -> Entry {
 }
 
 const COMMANDS: &[Entry] = &[
+    e("run", &run::RUN_SPEC, run::run_run),
+    e("container run", &run::RUN_SPEC, run::run_run),
+    e("create", &run::CREATE_SPEC, run::run_create),
+    e("container create", &run::CREATE_SPEC, run::run_create),
     e("ps", &ps::SPEC, ps::run),
     e("container ls", &ps::SPEC, ps::run),
     e("container list", &ps::SPEC, ps::run),
     e("container ps", &ps::SPEC, ps::run),
+    e("start", &lifecycle::START_SPEC, lifecycle::start),
+    e("container start", &lifecycle::START_SPEC, lifecycle::start),
+    e("stop", &lifecycle::STOP_SPEC, lifecycle::stop),
+    e("container stop", &lifecycle::STOP_SPEC, lifecycle::stop),
+    e("restart", &lifecycle::RESTART_SPEC, lifecycle::restart),
+    e(
+        "container restart",
+        &lifecycle::RESTART_SPEC,
+        lifecycle::restart,
+    ),
+    e("kill", &lifecycle::KILL_SPEC, lifecycle::kill),
+    e("container kill", &lifecycle::KILL_SPEC, lifecycle::kill),
+    e("wait", &lifecycle::WAIT_SPEC, lifecycle::wait),
+    e("container wait", &lifecycle::WAIT_SPEC, lifecycle::wait),
+    e("rm", &lifecycle::RM_SPEC, lifecycle::rm),
+    e("container rm", &lifecycle::RM_SPEC, lifecycle::rm),
+    e("container remove", &lifecycle::RM_SPEC, lifecycle::rm),
+    e("logs", &logs::SPEC, logs::run),
+    e("container logs", &logs::SPEC, logs::run),
+    e("inspect", &inspect::SPEC, inspect::run),
+    e(
+        "container inspect",
+        &inspect::CONTAINER_SPEC,
+        inspect::run_container,
+    ),
+    e("image inspect", &inspect::IMAGE_SPEC, inspect::run_image),
+    e("images", &images::LS_SPEC, images::ls),
+    e("image ls", &images::LS_SPEC, images::ls),
+    e("image list", &images::LS_SPEC, images::ls),
+    e("history", &images::HISTORY_SPEC, images::history),
+    e("image history", &images::HISTORY_SPEC, images::history),
+    e("tag", &images::TAG_SPEC, images::tag),
+    e("image tag", &images::TAG_SPEC, images::tag),
+    e("rmi", &images::RMI_SPEC, images::rmi),
+    e("image rm", &images::RMI_SPEC, images::rmi),
+    e("image remove", &images::RMI_SPEC, images::rmi),
+    e("image prune", &images::PRUNE_SPEC, images::prune),
+    e("load", &archive::LOAD_SPEC, archive::load),
+    e("image load", &archive::LOAD_SPEC, archive::load),
+    e("save", &archive::SAVE_SPEC, archive::save),
+    e("image save", &archive::SAVE_SPEC, archive::save),
+    e("import", &archive::IMPORT_SPEC, archive::import),
+    e("image import", &archive::IMPORT_SPEC, archive::import),
+    e("version", &system::VERSION_SPEC, system::version),
+    e("info", &system::INFO_SPEC, system::info),
+    e("system info", &system::INFO_SPEC, system::info),
 ];
 
 /// Management commands and their one-line descriptions.
@@ -43,7 +100,10 @@ const TOP: &[(&str, &str)] = &[
     ("info", "Display system-wide information"),
     ("create", "Create a new container"),
     ("history", "Show the history of an image"),
-    ("import", "Import the contents from a tarball to create a filesystem image"),
+    (
+        "import",
+        "Import the contents from a tarball to create a filesystem image",
+    ),
     ("inspect", "Return low-level information on berth objects"),
     ("kill", "Kill one or more running containers"),
     ("load", "Load an image from a tar archive or STDIN"),
@@ -51,16 +111,25 @@ const TOP: &[(&str, &str)] = &[
     ("restart", "Restart one or more containers"),
     ("rm", "Remove one or more containers"),
     ("rmi", "Remove one or more images"),
-    ("save", "Save one or more images to a tar archive (streamed to STDOUT by default)"),
+    (
+        "save",
+        "Save one or more images to a tar archive (streamed to STDOUT by default)",
+    ),
     ("start", "Start one or more stopped containers"),
     ("stop", "Stop one or more running containers"),
-    ("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
-    ("wait", "Block until one or more containers stop, then print their exit codes"),
+    (
+        "tag",
+        "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+    ),
+    (
+        "wait",
+        "Block until one or more containers stop, then print their exit codes",
+    ),
 ];
 
 /// The `berth --help` text.
 pub fn top_help() -> String {
-    let mut s = format!("\nUsage:  {BIN} [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n\nManagement Commands:\n");
+    let mut s = format!("Usage:  {BIN} [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n\nManagement Commands:\n");
     for (n, d) in MANAGEMENT {
         s.push_str(&format!("  {n:<11} {d}\n"));
     }
@@ -75,7 +144,7 @@ pub fn top_help() -> String {
 }
 
 fn management_help(group: &str, about: &str) -> String {
-    let mut s = format!("\nUsage:  {BIN} {group} COMMAND\n\n{about}\n\nCommands:\n");
+    let mut s = format!("Usage:  {BIN} {group} COMMAND\n\n{about}\n\nCommands:\n");
     let prefix = format!("{group} ");
     let mut seen = Vec::new();
     for c in COMMANDS {
@@ -87,7 +156,9 @@ fn management_help(group: &str, about: &str) -> String {
             s.push_str(&format!("  {sub:<11} {}\n", c.spec.about));
         }
     }
-    s.push_str(&format!("\nRun '{BIN} {group} COMMAND --help' for more information on a command.\n"));
+    s.push_str(&format!(
+        "\nRun '{BIN} {group} COMMAND --help' for more information on a command.\n"
+    ));
     s
 }
 
@@ -131,7 +202,10 @@ pub fn dispatch(host: Option<&str>, argv: &[String]) -> Result<()> {
             "{BIN}: unknown command: {BIN} {path}\n\nRun '{BIN} --help' for more information"
         )));
     };
-    let spec = Spec { path: entry.path, ..*entry.spec };
+    let spec = Spec {
+        path: entry.path,
+        ..*entry.spec
+    };
     match args::parse(&spec, rest)? {
         Outcome::Help => {
             common::out(&spec.help());

@@ -11,11 +11,24 @@ use serde_json::Value as J;
 use std::rc::Rc;
 
 const FLAGS: &[Flag] = &[
-    Flag::bool("all", Some('a'), "Show all containers (default shows just running)"),
+    Flag::bool(
+        "all",
+        Some('a'),
+        "Show all containers (default shows just running)",
+    ),
     FILTER_FLAG,
     Flag::str("format", None, FORMAT_HELP),
-    Flag::int("last", Some('n'), "Show n last created containers (includes all states)").default("-1"),
-    Flag::bool("latest", Some('l'), "Show the latest created container (includes all states)"),
+    Flag::int(
+        "last",
+        Some('n'),
+        "Show n last created containers (includes all states)",
+    )
+    .default("-1"),
+    Flag::bool(
+        "latest",
+        Some('l'),
+        "Show the latest created container (includes all states)",
+    ),
     Flag::bool("no-trunc", None, "Don't truncate output"),
     Flag::bool("quiet", Some('q'), "Only display container IDs"),
     Flag::bool("size", Some('s'), "Display total file sizes"),
@@ -31,7 +44,8 @@ pub const SPEC: Spec = Spec {
     arity: Arity::None,
 };
 
-const DEFAULT_TABLE: &str = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+const DEFAULT_TABLE: &str =
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 
 /// Column titles of the container list.
 const HEADERS: &[(&str, &str)] = &[
@@ -59,12 +73,15 @@ pub fn run(ctx: &Ctx, p: &Parsed) -> Result<()> {
     if !format_flag.is_empty() {
         // docker runs the raw format once against an empty row to validate it
         // and to see whether it uses .Size.
-        let t = Template::parse(&format_flag).map_err(|e| CliError::msg(format!("failed to parse template: {e}")))?;
+        let t = Template::parse(&format_flag)
+            .map_err(|e| CliError::msg(format!("failed to parse template: {e}")))?;
         t.execute(&row(&J::Null, true, 0), Mode::Normal)
             .map_err(|e| CliError::msg(format!("failed to execute template: {e}")))?;
         if !quiet && !size && !p.changed("size") {
             let compact = format_flag.replace(' ', "");
-            size = format_flag.contains(".Size") || compact.contains("json.}}") || compact.contains("json.)");
+            size = format_flag.contains(".Size")
+                || compact.contains("json.}}")
+                || compact.contains("json.)");
         }
     }
     let mut limit = p.int("last").unwrap_or(-1);
@@ -84,7 +101,11 @@ pub fn run(ctx: &Ctx, p: &Parsed) -> Result<()> {
     if let Some(f) = filters_json(&p.list("filter"))? {
         q.push(format!("filters={}", enc(&f)));
     }
-    let path = if q.is_empty() { "/containers/json".to_string() } else { format!("/containers/json?{}", q.join("&")) };
+    let path = if q.is_empty() {
+        "/containers/json".to_string()
+    } else {
+        format!("/containers/json?{}", q.join("&"))
+    };
     let list = ctx.client.get_json(&path)?;
     let trunc = !p.bool("no-trunc");
     let format = if quiet {
@@ -99,7 +120,10 @@ pub fn run(ctx: &Ctx, p: &Parsed) -> Result<()> {
         format_flag
     };
     let now = berth_util::time::now_nanos();
-    let rows: Vec<Value> = list.as_array().map(|a| a.iter().map(|c| row(c, trunc, now)).collect()).unwrap_or_default();
+    let rows: Vec<Value> = list
+        .as_array()
+        .map(|a| a.iter().map(|c| row(c, trunc, now)).collect())
+        .unwrap_or_default();
     out(&table::render(&format, &rows, &table::header(HEADERS))?);
     Ok(())
 }
@@ -127,10 +151,18 @@ fn image_column(c: &J, trunc: bool) -> String {
 fn names(c: &J, trunc: bool) -> String {
     let all: Vec<String> = c["Names"]
         .as_array()
-        .map(|a| a.iter().map(|n| s(n).trim_start_matches('/').to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|n| s(n).trim_start_matches('/').to_string())
+                .collect()
+        })
         .unwrap_or_default();
     if trunc {
-        return all.iter().find(|n| !n.contains('/')).cloned().unwrap_or_default();
+        return all
+            .iter()
+            .find(|n| !n.contains('/'))
+            .cloned()
+            .unwrap_or_default();
     }
     all.join(",")
 }
@@ -140,22 +172,39 @@ pub fn row(c: &J, trunc: bool, now: i128) -> Value {
     let id = s(&c["Id"]);
     let created = c["Created"].as_i64().unwrap_or(0);
     let command = s(&c["Command"]);
-    let command = if trunc { text::ellipsis(&command, 20) } else { command };
-    let port_list: Vec<ports::Port> = c["Ports"].as_array().map(|a| a.iter().map(ports::Port::from_json).collect()).unwrap_or_default();
+    let command = if trunc {
+        text::ellipsis(&command, 20)
+    } else {
+        command
+    };
+    let port_list: Vec<ports::Port> = c["Ports"]
+        .as_array()
+        .map(|a| a.iter().map(ports::Port::from_json).collect())
+        .unwrap_or_default();
     let srw = c["SizeRw"].as_i64().unwrap_or(0);
     let srootfs = c["SizeRootFs"].as_i64().unwrap_or(0);
     let mut size = human::human_size_precision(srw as f64, 3);
     if srootfs > 0 {
-        size = format!("{size} (virtual {})", human::human_size_precision(srootfs as f64, 3));
+        size = format!(
+            "{size} (virtual {})",
+            human::human_size_precision(srootfs as f64, 3)
+        );
     }
     let labels_obj = c["Labels"].as_object().cloned().unwrap_or_default();
-    let mut labels: Vec<String> = labels_obj.iter().map(|(k, v)| format!("{k}={}", s(v))).collect();
+    let mut labels: Vec<String> = labels_obj
+        .iter()
+        .map(|(k, v)| format!("{k}={}", s(v)))
+        .collect();
     labels.sort();
     let mounts = c["Mounts"].as_array().cloned().unwrap_or_default();
     let mount_names: Vec<String> = mounts
         .iter()
         .map(|m| {
-            let n = if s(&m["Name"]).is_empty() { s(&m["Source"]) } else { s(&m["Name"]) };
+            let n = if s(&m["Name"]).is_empty() {
+                s(&m["Source"])
+            } else {
+                s(&m["Name"])
+            };
             if trunc {
                 text::ellipsis(&n, 15)
             } else {
@@ -177,8 +226,14 @@ pub fn row(c: &J, trunc: bool, now: i128) -> Value {
         ObjKind::Context("*formatter.ContainerContext"),
         vec![
             ("Command".into(), Value::Str(text::go_quote(&command))),
-            ("CreatedAt".into(), Value::Str(human::go_time_string(created))),
-            ("ID".into(), Value::Str(if trunc { text::truncate_id(&id) } else { id })),
+            (
+                "CreatedAt".into(),
+                Value::Str(human::go_time_string(created)),
+            ),
+            (
+                "ID".into(),
+                Value::Str(if trunc { text::truncate_id(&id) } else { id }),
+            ),
             ("Image".into(), Value::Str(image_column(c, trunc))),
             ("Labels".into(), Value::Str(labels.join(","))),
             ("LocalVolumes".into(), Value::Str(local.to_string())),
@@ -186,7 +241,10 @@ pub fn row(c: &J, trunc: bool, now: i128) -> Value {
             ("Names".into(), Value::Str(names(c, trunc))),
             ("Networks".into(), Value::Str(networks.join(","))),
             ("Platform".into(), Value::Nil),
-            ("Ports".into(), Value::Str(ports::displayable_ports(&port_list))),
+            (
+                "Ports".into(),
+                Value::Str(ports::displayable_ports(&port_list)),
+            ),
             ("RunningFor".into(), Value::Str(human::ago(created, now))),
             ("Size".into(), Value::Str(size)),
             ("State".into(), Value::Str(s(&c["State"]))),
@@ -222,12 +280,18 @@ mod tests {
         // `docker ps -a --format '{{json .}}'` here, with RunningFor pinned.
         let now = (1795451506i128 + 1) * 1_000_000_000;
         let v = row(&sample(), true, now);
-        let got = Template::parse("{{json .}}").unwrap().execute(&v, Mode::Normal).unwrap();
+        let got = Template::parse("{{json .}}")
+            .unwrap()
+            .execute(&v, Mode::Normal)
+            .unwrap();
         assert_eq!(
             got,
             r#"{"Command":"\"sh -c 'echo hello; …\"","CreatedAt":"2026-11-23 16:31:46 +0000 UTC","ID":"ef0296c4a4ff","Image":"busybox","Labels":"foo=bar,z=1","LocalVolumes":"0","Mounts":"","Names":"bcli-a","Networks":"bridge","Platform":null,"Ports":"","RunningFor":"1 second ago","Size":"0B","State":"created","Status":"Created"}"#
         );
-        let got = Template::parse("{{.Label \"foo\"}}|{{.Label \"x\"}}").unwrap().execute(&v, Mode::Normal).unwrap();
+        let got = Template::parse("{{.Label \"foo\"}}|{{.Label \"x\"}}")
+            .unwrap()
+            .execute(&v, Mode::Normal)
+            .unwrap();
         assert_eq!(got, "bar|");
     }
 

@@ -12,8 +12,16 @@ use crate::opts::container::{build, ContainerConfig, CONTAINER_FLAGS};
 use std::thread::JoinHandle;
 
 const RUN_FLAGS: &[Flag] = &[
-    Flag::bool("detach", Some('d'), "Run container in background and print container ID"),
-    Flag::str("detach-keys", None, "Override the key sequence for detaching a container"),
+    Flag::bool(
+        "detach",
+        Some('d'),
+        "Run container in background and print container ID",
+    ),
+    Flag::str(
+        "detach-keys",
+        None,
+        "Override the key sequence for detaching a container",
+    ),
     Flag::bool("sig-proxy", None, "Proxy received signals to the process").default("true"),
 ];
 
@@ -49,7 +57,10 @@ fn status_error(err: &str) -> CliError {
         || err.contains("system cannot find the file specified")
     {
         127
-    } else if err.contains("permission denied") || err.contains("is a directory") || err.contains("exec format error") {
+    } else if err.contains("permission denied")
+        || err.contains("is a directory")
+        || err.contains("exec format error")
+    {
         126
     } else {
         125
@@ -57,7 +68,12 @@ fn status_error(err: &str) -> CliError {
     CliError::new(with_help(err, "run"), code)
 }
 
-fn pull(client: &Client, image: &str, platform: &str, quiet: bool) -> std::result::Result<(), String> {
+fn pull(
+    client: &Client,
+    image: &str,
+    platform: &str,
+    quiet: bool,
+) -> std::result::Result<(), String> {
     let (name, tag) = split_tag(image);
     let mut path = if image.contains('@') {
         format!("/images/create?fromImage={}", enc(image))
@@ -91,7 +107,11 @@ fn create(client: &Client, c: &ContainerConfig) -> std::result::Result<String, S
     if !c.platform.is_empty() {
         q.push(format!("platform={}", enc(&c.platform)));
     }
-    let path = if q.is_empty() { "/containers/create".to_string() } else { format!("/containers/create?{}", q.join("&")) };
+    let path = if q.is_empty() {
+        "/containers/create".to_string()
+    } else {
+        format!("/containers/create?{}", q.join("&"))
+    };
     if c.pull == "always" {
         pull(client, &c.image, &c.platform, c.quiet)?;
     }
@@ -99,10 +119,15 @@ fn create(client: &Client, c: &ContainerConfig) -> std::result::Result<String, S
         Ok(r) => r,
         Err(e) if is_missing_image(&e) && c.pull == "missing" => {
             if !c.quiet {
-                errln(&format!("Unable to find image '{}' locally", familiar(&super::common::with_latest(&c.image))));
+                errln(&format!(
+                    "Unable to find image '{}' locally",
+                    familiar(&super::common::with_latest(&c.image))
+                ));
             }
             pull(client, &c.image, &c.platform, c.quiet)?;
-            client.post_json(&path, &c.body).map_err(|e| e.to_string())?
+            client
+                .post_json(&path, &c.body)
+                .map_err(|e| e.to_string())?
         }
         Err(e) => return Err(e.to_string()),
     };
@@ -113,13 +138,16 @@ fn create(client: &Client, c: &ContainerConfig) -> std::result::Result<String, S
     }
     let id = resp["Id"].as_str().unwrap_or("").to_string();
     if !c.cidfile.is_empty() {
-        std::fs::write(&c.cidfile, &id).map_err(|e| format!("failed to write the container ID to the file: {e}"))?;
+        std::fs::write(&c.cidfile, &id)
+            .map_err(|e| format!("failed to write the container ID to the file: {e}"))?;
     }
     Ok(id)
 }
 
 fn is_missing_image(e: &ApiError) -> bool {
-    e.status() == Some(404) && e.daemon_message().is_some_and(|m| m.to_lowercase().contains("image"))
+    e.status() == Some(404)
+        && e.daemon_message()
+            .is_some_and(|m| m.to_lowercase().contains("image"))
 }
 
 fn console_size() -> Option<(u16, u16)> {
@@ -135,9 +163,16 @@ pub fn run_create(ctx: &Ctx, p: &Parsed) -> Result<()> {
 }
 
 /// Registers `wait` before start and reads its answer on a thread.
-pub fn wait_exit(client: &Client, id: &str, removed: bool) -> std::result::Result<JoinHandle<i32>, ApiError> {
+pub fn wait_exit(
+    client: &Client,
+    id: &str,
+    removed: bool,
+) -> std::result::Result<JoinHandle<i32>, ApiError> {
     let condition = if removed { "removed" } else { "next-exit" };
-    let d = client.request_deferred("POST", &format!("/containers/{}/wait?condition={condition}", enc(id)))?;
+    let d = client.request_deferred(
+        "POST",
+        &format!("/containers/{}/wait?condition={condition}", enc(id)),
+    )?;
     Ok(std::thread::spawn(move || match d.json() {
         Ok(v) => {
             if let Some(m) = v["Error"]["Message"].as_str().filter(|m| !m.is_empty()) {
@@ -164,7 +199,9 @@ pub fn run_run(ctx: &Ctx, p: &Parsed) -> Result<()> {
         }
     } else {
         if p.changed("attach") {
-            return Err(CliError::msg("conflicting options: cannot specify both --attach and --detach"));
+            return Err(CliError::msg(
+                "conflicting options: cannot specify both --attach and --detach",
+            ));
         }
         c.attach_stdin = false;
         c.attach_stdout = false;
@@ -175,7 +212,8 @@ pub fn run_run(ctx: &Ctx, p: &Parsed) -> Result<()> {
             }
         }
     }
-    let keys = attach::parse_detach_keys(&p.string("detach-keys")).map_err(|e| CliError::msg(e.to_string()))?;
+    let keys = attach::parse_detach_keys(&p.string("detach-keys"))
+        .map_err(|e| CliError::msg(e.to_string()))?;
     let id = create(client, &c).map_err(|e| status_error(&e))?;
     let attached = c.attach_stdin || c.attach_stdout || c.attach_stderr;
     let sig_proxy = p.bool_or("sig-proxy", true);
@@ -191,7 +229,11 @@ pub fn run_run(ctx: &Ctx, p: &Parsed) -> Result<()> {
     };
     let hijacked = if attached {
         let mut q = String::from("stream=1");
-        for (on, name) in [(c.attach_stdin, "stdin"), (c.attach_stdout, "stdout"), (c.attach_stderr, "stderr")] {
+        for (on, name) in [
+            (c.attach_stdin, "stdin"),
+            (c.attach_stdout, "stdout"),
+            (c.attach_stderr, "stderr"),
+        ] {
             if on {
                 q.push_str(&format!("&{name}=1"));
             }

@@ -43,7 +43,10 @@ pub fn human_duration(nanos: i128) -> String {
 
 /// `HumanDuration(now - created) + " ago"` for a Unix time in seconds.
 pub fn ago(created_secs: i64, now_nanos: i128) -> String {
-    format!("{} ago", human_duration(now_nanos - created_secs as i128 * 1_000_000_000))
+    format!(
+        "{} ago",
+        human_duration(now_nanos - created_secs as i128 * 1_000_000_000)
+    )
 }
 
 const DECIMAL: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
@@ -103,7 +106,11 @@ fn special(f: f64) -> Option<String> {
     if f.is_nan() {
         Some("NaN".into())
     } else if f.is_infinite() {
-        Some(if f > 0.0 { "+Inf".into() } else { "-Inf".into() })
+        Some(if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        })
     } else {
         None
     }
@@ -149,7 +156,7 @@ pub fn go_float_g(f: f64, prec: usize) -> String {
     let (d, exp) = digits(f, Some(prec.max(1)));
     let mut eprec = prec.max(1) as i32;
     let nd = d.len() as i32;
-    if eprec > nd && nd >= exp + 1 {
+    if eprec > nd && nd > exp {
         eprec = nd;
     }
     if exp < -4 || exp >= eprec {
@@ -251,7 +258,10 @@ mod tests {
         assert_eq!(go_float_g(0.000012345, 3), "1.23e-05");
         assert_eq!(go_float_v(1.5), "1.5");
         assert_eq!(go_float_v(1e21), "1e+21");
-        assert_eq!(go_float_v(123456789.0), "1.23456789e+08".replace("1.23456789e+08", "123456789"));
+        assert_eq!(
+            go_float_v(123456789.0),
+            "1.23456789e+08".replace("1.23456789e+08", "123456789")
+        );
         assert_eq!(go_float_json(1e-7), "1e-7");
         assert_eq!(go_float_json(2.5), "2.5");
         assert_eq!(go_float_e(1234.5, 2), "1.23e+03");

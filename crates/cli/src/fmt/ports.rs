@@ -98,13 +98,22 @@ mod tests {
     use super::*;
 
     fn p(ip: &str, private: u16, public: u16, typ: &str) -> Port {
-        Port { ip: ip.into(), private, public, typ: typ.into() }
+        Port {
+            ip: ip.into(),
+            private,
+            public,
+            typ: typ.into(),
+        }
     }
 
     #[test]
     fn matches_docker_ps_here() {
         // `docker run -p 8080:80 -p 127.0.0.1:9000:9000/udp` as `docker ps` shows it.
-        let ports = [p("0.0.0.0", 80, 8080, "tcp"), p("::", 80, 8080, "tcp"), p("127.0.0.1", 9000, 9000, "udp")];
+        let ports = [
+            p("0.0.0.0", 80, 8080, "tcp"),
+            p("::", 80, 8080, "tcp"),
+            p("127.0.0.1", 9000, 9000, "udp"),
+        ];
         assert_eq!(
             displayable_ports(&ports),
             "127.0.0.1:9000->9000/udp, 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp"
@@ -113,7 +122,13 @@ mod tests {
 
     #[test]
     fn groups_exposed_ranges() {
-        let ports = [p("", 80, 0, "tcp"), p("", 81, 0, "tcp"), p("", 82, 0, "tcp"), p("", 90, 0, "tcp"), p("", 53, 0, "udp")];
+        let ports = [
+            p("", 80, 0, "tcp"),
+            p("", 81, 0, "tcp"),
+            p("", 82, 0, "tcp"),
+            p("", 90, 0, "tcp"),
+            p("", 53, 0, "udp"),
+        ];
         assert_eq!(displayable_ports(&ports), "80-82/tcp, 53/udp, 90/tcp");
     }
 }

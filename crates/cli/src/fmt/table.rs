@@ -24,7 +24,9 @@ pub fn template_string(format: &str) -> String {
         return "{{json .}}".into();
     }
     let body = format.strip_prefix("table").unwrap_or(format);
-    body.trim_matches(' ').replace("\\t", "\t").replace("\\n", "\n")
+    body.trim_matches(' ')
+        .replace("\\t", "\t")
+        .replace("\\n", "\n")
 }
 
 /// Renders `rows`; `header` maps field names to column titles.
@@ -48,11 +50,17 @@ pub fn render(format: &str, rows: &[Value], header: &Value) -> Result<String, Ta
 /// A header context: each field name maps to its column title, and
 /// `.Label "a.b-c"` gives `b c` as docker's `SubHeaderContext` does.
 pub fn header(fields: &[(&str, &str)]) -> Value {
-    let mut entries: Vec<(String, Value)> =
-        fields.iter().map(|(k, v)| (k.to_string(), Value::str(*v))).collect();
+    let mut entries: Vec<(String, Value)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::str(*v)))
+        .collect();
     let label: crate::template::value::Method = std::rc::Rc::new(|args: &[Value]| {
         let name = args.first().map(Value::to_go_string).unwrap_or_default();
-        let last = name.rsplit('.').next().unwrap_or("").replace(['-', '_'], " ");
+        let last = name
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .replace(['-', '_'], " ");
         Ok(Value::Str(last))
     });
     entries.push(("Label".into(), Value::Method(label)));
@@ -66,13 +74,25 @@ mod tests {
 
     #[test]
     fn table_with_header() {
-        let row = Value::Object(ObjKind::Context("t"), vec![("ID".into(), Value::str("abc")), ("Name".into(), Value::str("n"))]);
+        let row = Value::Object(
+            ObjKind::Context("t"),
+            vec![
+                ("ID".into(), Value::str("abc")),
+                ("Name".into(), Value::str("n")),
+            ],
+        );
         let h = header(&[("ID", "CONTAINER ID"), ("Name", "NAME")]);
-        let out = render("table {{.ID}}\\t{{.Name}}", &[row.clone()], &h).unwrap();
+        let out = render("table {{.ID}}\\t{{.Name}}", std::slice::from_ref(&row), &h).unwrap();
         assert_eq!(out, "CONTAINER ID   NAME\nabc            n\n");
         let t = Template::parse("{{.Label \"com.x-y\"}}").unwrap();
         assert_eq!(t.execute(&h, Mode::Header).unwrap(), "x y");
-        assert_eq!(render("{{.ID}}", &[row.clone()], &h).unwrap(), "abc\n");
-        assert_eq!(render("json", &[row], &h).unwrap(), "{\"ID\":\"abc\",\"Name\":\"n\"}\n");
+        assert_eq!(
+            render("{{.ID}}", std::slice::from_ref(&row), &h).unwrap(),
+            "abc\n"
+        );
+        assert_eq!(
+            render("json", &[row], &h).unwrap(),
+            "{\"ID\":\"abc\",\"Name\":\"n\"}\n"
+        );
     }
 }

@@ -41,10 +41,17 @@ impl TabWriter {
     }
 
     fn terminate_cell(&mut self) -> usize {
-        let line = self.lines.last_mut().expect("lines is never empty");
-        line.push(self.cell);
-        self.cell = Cell::default();
-        line.len()
+        let cell = std::mem::take(&mut self.cell);
+        match self.lines.last_mut() {
+            Some(line) => {
+                line.push(cell);
+                line.len()
+            }
+            None => {
+                self.lines.push(vec![cell]);
+                1
+            }
+        }
     }
 
     /// Adds text.
@@ -150,7 +157,10 @@ mod tests {
         tw.write("CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES\n");
         let got = tw.finish();
         // Exact header of `docker ps` with no containers.
-        assert_eq!(got, "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n");
+        assert_eq!(
+            got,
+            "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n"
+        );
         let mut tw = TabWriter::new(10, 3);
         tw.write("CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES\n");
         tw.write("440ed7b85125\tbusybox\t\"sleep 300\"\t3 seconds ago\tUp 2 seconds\t\tbcli-c\n");

@@ -70,7 +70,9 @@ pub fn go_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if is_go_nonprint(c) => {
                 if (c as u32) < 0x10000 {
                     out.push_str(&format!("\\u{:04x}", c as u32));
@@ -87,7 +89,10 @@ pub fn go_quote(s: &str) -> String {
 
 fn is_go_nonprint(c: char) -> bool {
     let u = c as u32;
-    (0x80..0xa0).contains(&u) || u == 0xad || (0x2028..=0x2029).contains(&u) || (0xfff9..=0xfffb).contains(&u)
+    (0x80..0xa0).contains(&u)
+        || u == 0xad
+        || (0x2028..=0x2029).contains(&u)
+        || (0xfff9..=0xfffb).contains(&u)
         || (0xd800..=0xdfff).contains(&u)
         || u == 0xfeff
 }
@@ -108,7 +113,10 @@ mod tests {
 
     #[test]
     fn ids_and_quotes() {
-        assert_eq!(truncate_id("sha256:4b8765de035b3c7e2d851d3d"), "4b8765de035b");
+        assert_eq!(
+            truncate_id("sha256:4b8765de035b3c7e2d851d3d"),
+            "4b8765de035b"
+        );
         assert_eq!(truncate_id("440ed7b85125644face5bda0"), "440ed7b85125");
         assert_eq!(go_quote("a\"b\n\u{1}"), "\"a\\\"b\\n\\x01\"");
         assert_eq!(go_quote("é…"), "\"é…\"");

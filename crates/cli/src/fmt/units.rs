@@ -7,11 +7,6 @@ pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
     parse_size(s, 1024)
 }
 
-/// go-units `FromHumanSize`: the same syntax with ×1000ⁿ.
-pub fn from_human_size(s: &str) -> Result<i64, String> {
-    parse_size(s, 1000)
-}
-
 fn parse_size(s: &str, base: i64) -> Result<i64, String> {
     let Some(sep) = s.rfind(|c: char| c.is_ascii_digit() || c == '.' || c == ' ') else {
         return Err(format!("invalid size: '{s}'"));
@@ -59,7 +54,9 @@ pub fn parse_go_float(num: &str) -> Result<f64, String> {
             .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'));
     match num.parse::<f64>() {
         Ok(v) if ok => Ok(v),
-        _ => Err(format!("strconv.ParseFloat: parsing {num:?}: invalid syntax")),
+        _ => Err(format!(
+            "strconv.ParseFloat: parsing {num:?}: invalid syntax"
+        )),
     }
 }
 
@@ -79,6 +76,6 @@ mod tests {
         assert_eq!(ram_in_bytes("1x"), Err("invalid suffix: 'x'".into()));
         assert_eq!(ram_in_bytes("m"), Err("invalid size: 'm'".into()));
         assert_eq!(ram_in_bytes("1gx"), Err("invalid suffix: 'gx'".into()));
-        assert_eq!(from_human_size("1kB"), Ok(1000));
+        assert_eq!(parse_size("1kB", 1000), Ok(1000));
     }
 }

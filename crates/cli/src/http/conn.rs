@@ -31,12 +31,17 @@ impl Endpoint {
             }
             return Ok(Endpoint::Unix(PathBuf::from(p)));
         }
-        if let Some(a) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
+        if let Some(a) = host
+            .strip_prefix("tcp://")
+            .or_else(|| host.strip_prefix("http://"))
+        {
             let a = a.trim_end_matches('/');
             if a.is_empty() {
                 return Err(EndpointError::Invalid(host.to_string()));
             }
-            let a = if a.rsplit_once(':').is_some_and(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty())
+            let a = if a
+                .rsplit_once(':')
+                .is_some_and(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty())
                 && !a.ends_with(']')
             {
                 a.to_string()
@@ -139,9 +144,18 @@ mod tests {
 
     #[test]
     fn parses_hosts() {
-        assert_eq!(Endpoint::parse("unix:///var/run/docker.sock").unwrap(), Endpoint::Unix("/var/run/docker.sock".into()));
-        assert_eq!(Endpoint::parse("tcp://127.0.0.1:2376").unwrap(), Endpoint::Tcp("127.0.0.1:2376".into()));
-        assert_eq!(Endpoint::parse("tcp://example").unwrap(), Endpoint::Tcp("example:2375".into()));
+        assert_eq!(
+            Endpoint::parse("unix:///var/run/docker.sock").unwrap(),
+            Endpoint::Unix("/var/run/docker.sock".into())
+        );
+        assert_eq!(
+            Endpoint::parse("tcp://127.0.0.1:2376").unwrap(),
+            Endpoint::Tcp("127.0.0.1:2376".into())
+        );
+        assert_eq!(
+            Endpoint::parse("tcp://example").unwrap(),
+            Endpoint::Tcp("example:2375".into())
+        );
         assert!(Endpoint::parse("ssh://x").is_err());
         assert!(Endpoint::parse("unix://").is_err());
     }

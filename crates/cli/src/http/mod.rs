@@ -39,7 +39,12 @@ pub struct Request<'a> {
 
 impl<'a> Request<'a> {
     pub fn new(method: &str, path: String) -> Self {
-        Request { method: method.to_string(), path, headers: Vec::new(), body: Body::Empty }
+        Request {
+            method: method.to_string(),
+            path,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
     }
 
     pub fn header(mut self, k: &str, v: &str) -> Self {
@@ -95,9 +100,13 @@ impl Response {
         self.reader.read_line(&mut line)?;
         let hex = line.trim().split(';').next().unwrap_or("");
         if hex.is_empty() && line.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "unexpected EOF in chunked body"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "unexpected EOF in chunked body",
+            ));
         }
-        u64::from_str_radix(hex, 16).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))
+        u64::from_str_radix(hex, 16)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))
     }
 }
 
@@ -118,7 +127,10 @@ impl Read for Response {
                     let want = buf.len().min(n as usize);
                     let got = self.reader.read(&mut buf[..want])?;
                     if got == 0 {
-                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "unexpected EOF in body"));
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "unexpected EOF in body",
+                        ));
                     }
                     self.state = BodyState::Length(n - got as u64);
                     return Ok(got);
@@ -147,7 +159,10 @@ impl Read for Response {
                     let want = buf.len().min(n as usize);
                     let got = self.reader.read(&mut buf[..want])?;
                     if got == 0 {
-                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "unexpected EOF in chunk"));
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "unexpected EOF in chunk",
+                        ));
                     }
                     self.state = BodyState::Chunked(Some(n - got as u64));
                     return Ok(got);
@@ -169,7 +184,9 @@ fn write_head(w: &mut impl Write, ep: &Endpoint, req: &Request<'_>) -> io::Resul
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     match &req.body {
-        Body::Empty if matches!(req.method.as_str(), "POST" | "PUT") => head.push_str("Content-Length: 0\r\n"),
+        Body::Empty if matches!(req.method.as_str(), "POST" | "PUT") => {
+            head.push_str("Content-Length: 0\r\n")
+        }
         Body::Empty => {}
         Body::Bytes(b) => head.push_str(&format!("Content-Length: {}\r\n", b.len())),
         Body::Stream(_) => head.push_str("Transfer-Encoding: chunked\r\n"),
@@ -205,7 +222,9 @@ fn write_body(w: &mut impl Write, body: &mut Body<'_>) -> io::Result<()> {
 fn read_head(reader: &mut BufReader<Stream>) -> Result<(u16, Vec<(String, String)>), HttpError> {
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
-        return Err(HttpError::Protocol("connection closed before response".into()));
+        return Err(HttpError::Protocol(
+            "connection closed before response".into(),
+        ));
     }
     let mut parts = line.split_whitespace();
     let status = match (parts.next(), parts.next()) {
@@ -245,8 +264,14 @@ pub fn start(ep: &Endpoint, mut req: Request<'_>) -> Result<Pending, HttpError> 
     write_head(&mut w, ep, &req)?;
     // The daemon may answer (an error) before reading a streamed body; keep
     // going to read that answer.
-    let write_error = write_body(&mut w, &mut req.body).and_then(|_| w.flush()).err();
-    Ok(Pending { reader: BufReader::new(stream), method: req.method, write_error })
+    let write_error = write_body(&mut w, &mut req.body)
+        .and_then(|_| w.flush())
+        .err();
+    Ok(Pending {
+        reader: BufReader::new(stream),
+        method: req.method,
+        write_error,
+    })
 }
 
 impl Pending {
@@ -264,7 +289,11 @@ impl Pending {
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.to_ascii_lowercase())
         };
-        let state = if self.method == "HEAD" || status == 204 || status == 304 || (100..200).contains(&status) {
+        let state = if self.method == "HEAD"
+            || status == 204
+            || status == 304
+            || (100..200).contains(&status)
+        {
             BodyState::Done
         } else if find("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
             BodyState::Chunked(None)
@@ -273,7 +302,12 @@ impl Pending {
         } else {
             BodyState::Eof
         };
-        Ok(Response { status, headers, reader, state })
+        Ok(Response {
+            status,
+            headers,
+            reader,
+            state,
+        })
     }
 }
 
@@ -323,7 +357,10 @@ mod tests {
             loop {
                 let n = s.read(&mut buf).unwrap();
                 got.extend_from_slice(&buf[..n]);
-                if n == 0 || got.windows(4).any(|w| w == b"\r\n\r\n") && (got.ends_with(b"0\r\n\r\n") || !got.starts_with(b"POST /chunk")) {
+                if n == 0
+                    || got.windows(4).any(|w| w == b"\r\n\r\n")
+                        && (got.ends_with(b"0\r\n\r\n") || !got.starts_with(b"POST /chunk"))
+                {
                     break;
                 }
             }
@@ -340,7 +377,10 @@ mod tests {
                 let p = std::env::temp_dir().join(format!(
                     "berth-cli-test-{}-{}",
                     std::process::id(),
-                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_nanos()
                 ));
                 std::fs::create_dir_all(&p).unwrap();
                 Dir(p)
@@ -355,7 +395,8 @@ mod tests {
 
     #[test]
     fn reads_content_length_body() {
-        let (ep, h, _d) = serve(b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK");
+        let (ep, h, _d) =
+            serve(b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK");
         let mut r = send(&ep, Request::new("GET", "/_ping".into())).unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(r.header("API-Version"), Some("1.41"));
@@ -369,7 +410,11 @@ mod tests {
         let (ep, h, _d) =
             serve(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n");
         let mut src: &[u8] = b"hello";
-        let mut r = send(&ep, Request::new("POST", "/chunk".into()).body(Body::Stream(&mut src))).unwrap();
+        let mut r = send(
+            &ep,
+            Request::new("POST", "/chunk".into()).body(Body::Stream(&mut src)),
+        )
+        .unwrap();
         assert_eq!(r.read_body().unwrap(), b"abcde");
         let req = String::from_utf8(h.join().unwrap()).unwrap();
         assert!(req.contains("Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
@@ -377,8 +422,11 @@ mod tests {
 
     #[test]
     fn hijack_returns_raw_stream() {
-        let (ep, h, _d) = serve(b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nraw bytes");
-        let Ok(mut hj) = hijack(&ep, Request::new("POST", "/attach".into())).unwrap() else { panic!() };
+        let (ep, h, _d) =
+            serve(b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nraw bytes");
+        let Ok(mut hj) = hijack(&ep, Request::new("POST", "/attach".into())).unwrap() else {
+            panic!()
+        };
         let mut s = String::new();
         hj.reader.read_to_string(&mut s).unwrap();
         assert_eq!(s, "raw bytes");

@@ -132,7 +132,10 @@ fn list_of(p: &Parsed, names: &[&str]) -> Vec<String> {
     names.iter().flat_map(|n| p.list(n)).collect()
 }
 
-fn validated(values: Vec<String>, f: fn(&str) -> Result<String, String>) -> Result<Vec<String>, String> {
+fn validated(
+    values: Vec<String>,
+    f: fn(&str) -> Result<String, String>,
+) -> Result<Vec<String>, String> {
     values.iter().map(|v| f(v)).collect()
 }
 
@@ -140,12 +143,32 @@ fn str_array(v: &[String]) -> Value {
     json!(v)
 }
 
+/// A Go nil slice when empty (docker's `GetSlice` of an unset list).
+fn nil_or_array(v: &[String]) -> Value {
+    if v.is_empty() {
+        Value::Null
+    } else {
+        json!(v)
+    }
+}
+
+fn parse_all(
+    values: Vec<String>,
+    f: impl Fn(&str) -> Result<Value, String>,
+) -> Result<Vec<Value>, String> {
+    values.iter().map(|v| f(v)).collect()
+}
+
 fn duration_nanos(p: &Parsed, name: &str) -> Result<i64, String> {
     match p.str(name) {
         None => Ok(0),
         Some(v) => berth_util::time::parse_duration(v)
             .map(|d| d.as_nanos() as i64)
-            .ok_or_else(|| format!("invalid argument {v:?} for \"--{name}\" flag: time: invalid duration {v:?}")),
+            .ok_or_else(|| {
+                format!(
+                    "invalid argument {v:?} for \"--{name}\" flag: time: invalid duration {v:?}"
+                )
+            }),
     }
 }
 
@@ -169,7 +192,9 @@ pub fn build(p: &Parsed, console_size: Option<(u16, u16)>) -> Result<ContainerCo
 
     let swappiness = p.int("memory-swappiness").unwrap_or(-1);
     if swappiness != -1 && !(0..=100).contains(&swappiness) {
-        return Err(format!("invalid value: {swappiness}. Valid memory swappiness range is 0-100"));
+        return Err(format!(
+            "invalid value: {swappiness}. Valid memory swappiness range is 0-100"
+        ));
     }
 
     let vols = mounts::volumes(&p.list("volume"))?;
@@ -192,7 +217,12 @@ pub fn build(p: &Parsed, console_size: Option<(u16, u16)>) -> Result<ContainerCo
     }
     labels.extend(p.list("label"));
 
-    for (flag, what) in [("pid", "PID"), ("uts", "UTS"), ("userns", "USER"), ("cgroupns", "CGROUP")] {
+    for (flag, what) in [
+        ("pid", "PID"),
+        ("uts", "UTS"),
+        ("userns", "USER"),
+        ("cgroupns", "CGROUP"),
+    ] {
         if let Some(v) = p.str(flag) {
             let ok = match flag {
                 "cgroupns" => matches!(v, "" | "host" | "private"),
@@ -213,11 +243,33 @@ pub fn build(p: &Parsed, console_size: Option<(u16, u16)>) -> Result<ContainerCo
     let log_driver = p.string("log-driver");
     let log_config = kv::log_opts(&log_driver, &p.list("log-opt"))?;
     let security = kv::security_opts(&p.list("security-opt"))?;
-    let ulimits: Vec<Value> = p.list("ulimit").iter().map(|u| kv::ulimit(u)).collect::<Result<_, _>>()?;
-    let devices: Vec<Value> = p.list("device").iter().map(|d| kv::device(d)).collect::<Result<_, _>>()?;
+    let ulimits: Vec<Value> = p
+        .list("ulimit")
+        .iter()
+        .map(|u| kv::ulimit(u))
+        .collect::<Result<_, _>>()?;
+    let devices: Vec<Value> = p
+        .list("device")
+        .iter()
+        .map(|d| kv::device(d))
+        .collect::<Result<_, _>>()?;
     let extra_hosts = validated(p.list("add-host"), kv::extra_host)?;
     let dns = validated(p.list("dns"), kv::dns)?;
-    let mounts: Vec<Value> = p.list("mount").iter().map(|m| mounts::mount(m)).collect::<Result<_, _>>()?;
+    let mounts: Vec<Value> = p
+        .list("mount")
+        .iter()
+        .map(|m| mounts::mount(m))
+        .collect::<Result<_, _>>()?;
+    let (cap_add, cap_drop) = kv::effective_caps(&p.list("cap-add"), &p.list("cap-drop"));
+    let weight_devices = parse_all(p.list("blkio-weight-device"), kv::weight_device)?;
+    let read_bps = parse_all(p.list("device-read-bps"), |v| kv::throttle_device(v, true))?;
+    let write_bps = parse_all(p.list("device-write-bps"), |v| kv::throttle_device(v, true))?;
+    let read_iops = parse_all(p.list("device-read-iops"), |v| {
+        kv::throttle_device(v, false)
+    })?;
+    let write_iops = parse_all(p.list("device-write-iops"), |v| {
+        kv::throttle_device(v, false)
+    })?;
 
     let memory_swap = match p.str("memory-swap") {
         None => 0,
@@ -225,12 +277,22 @@ pub fn build(p: &Parsed, console_size: Option<(u16, u16)>) -> Result<ContainerCo
         Some(v) => crate::fmt::units::ram_in_bytes(v)
             .map_err(|e| format!("invalid argument {v:?} for \"--memory-swap\" flag: {e}"))?,
     };
-    let nano_cpus = p.decimal("cpus").map(|c| (c * 1e9).round() as i64).unwrap_or(0);
+    let nano_cpus = p
+        .decimal("cpus")
+        .map(|c| (c * 1e9).round() as i64)
+        .unwrap_or(0);
 
     // Health check.
-    let health_set = ["health-cmd", "health-interval", "health-timeout", "health-start-period", "health-retries", "health-start-interval"]
-        .iter()
-        .any(|f| p.changed(f));
+    let health_set = [
+        "health-cmd",
+        "health-interval",
+        "health-timeout",
+        "health-start-period",
+        "health-retries",
+        "health-start-interval",
+    ]
+    .iter()
+    .any(|f| p.changed(f));
     let healthcheck = if p.bool("no-healthcheck") {
         if health_set {
             return Err("--no-healthcheck conflicts with --health-* options".into());
@@ -259,7 +321,10 @@ pub fn build(p: &Parsed, console_size: Option<(u16, u16)>) -> Result<ContainerCo
         None => Value::Null,
     };
     let networks = list_of(p, &["network", "net"]);
-    let network_mode = networks.first().cloned().unwrap_or_else(|| "default".to_string());
+    let network_mode = networks
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "default".to_string());
     let mut volumes_map = Map::new();
     for v in &vols.anonymous {
         volumes_map.insert(v.clone(), json!({}));
@@ -291,7 +356,10 @@ pub fn build(p: &Parsed, console_size: Option<(u16, u16)>) -> Result<ContainerCo
         c.insert("StopSignal".into(), json!(s));
     }
     if p.changed("stop-timeout") {
-        c.insert("StopTimeout".into(), json!(p.int("stop-timeout").unwrap_or(0)));
+        c.insert(
+            "StopTimeout".into(),
+            json!(p.int("stop-timeout").unwrap_or(0)),
+        );
     }
     if let Some(h) = healthcheck {
         c.insert("Healthcheck".into(), h);
@@ -309,25 +377,25 @@ pub fn build(p: &Parsed, console_size: Option<(u16, u16)>) -> Result<ContainerCo
         "RestartPolicy": restart,
         "AutoRemove": auto_remove,
         "VolumeDriver": p.string("volume-driver"),
-        "VolumesFrom": str_array(&p.list("volumes-from")),
+        "VolumesFrom": nil_or_array(&p.list("volumes-from")),
         "ConsoleSize": match console_size { Some((h, w)) => json!([h, w]), None => json!([0, 0]) },
-        "CapAdd": str_array(&p.list("cap-add")),
-        "CapDrop": str_array(&p.list("cap-drop")),
+        "CapAdd": nil_or_array(&cap_add),
+        "CapDrop": nil_or_array(&cap_drop),
         "CgroupnsMode": p.string("cgroupns"),
         "Dns": str_array(&dns),
         "DnsOptions": str_array(&list_of(p, &["dns-option", "dns-opt"])),
         "DnsSearch": str_array(&p.list("dns-search")),
-        "ExtraHosts": str_array(&extra_hosts),
-        "GroupAdd": str_array(&p.list("group-add")),
+        "ExtraHosts": nil_or_array(&extra_hosts),
+        "GroupAdd": nil_or_array(&p.list("group-add")),
         "IpcMode": p.string("ipc"),
         "Cgroup": "",
-        "Links": str_array(&p.list("link")),
+        "Links": nil_or_array(&p.list("link")),
         "OomScoreAdj": p.int("oom-score-adj").unwrap_or(0),
         "PidMode": p.string("pid"),
         "Privileged": p.bool("privileged"),
         "PublishAllPorts": p.bool("publish-all"),
         "ReadonlyRootfs": p.bool("read-only"),
-        "SecurityOpt": str_array(&security),
+        "SecurityOpt": nil_or_array(&security),
         "StorageOpt": kv::to_map(&p.list("storage-opt")),
         "Tmpfs": mounts::tmpfs(&p.list("tmpfs")),
         "UTSMode": p.string("uts"),
@@ -348,7 +416,12 @@ pub fn build(p: &Parsed, console_size: Option<(u16, u16)>) -> Result<ContainerCo
         "CpusetCpus": p.string("cpuset-cpus"),
         "CpusetMems": p.string("cpuset-mems"),
         "Devices": devices,
-        "DeviceCgroupRules": str_array(&p.list("device-cgroup-rule")),
+        "DeviceCgroupRules": nil_or_array(&p.list("device-cgroup-rule")),
+        "BlkioWeightDevice": weight_devices,
+        "BlkioDeviceReadBps": read_bps,
+        "BlkioDeviceWriteBps": write_bps,
+        "BlkioDeviceReadIOps": read_iops,
+        "BlkioDeviceWriteIOps": write_iops,
         "KernelMemory": p.bytes("kernel-memory").unwrap_or(0),
         "MemoryReservation": p.bytes("memory-reservation").unwrap_or(0),
         "MemorySwap": memory_swap,
@@ -377,7 +450,10 @@ pub fn build(p: &Parsed, console_size: Option<(u16, u16)>) -> Result<ContainerCo
         ep.insert("Aliases".into(), json!(aliases));
     }
     if !ip.is_empty() || !ip6.is_empty() || !link_local.is_empty() {
-        ep.insert("IPAMConfig".into(), json!({"IPv4Address": ip, "IPv6Address": ip6, "LinkLocalIPs": link_local}));
+        ep.insert(
+            "IPAMConfig".into(),
+            json!({"IPv4Address": ip, "IPv6Address": ip6, "LinkLocalIPs": link_local}),
+        );
     }
     if networks.len() <= 1 {
         if !ep.is_empty() {
@@ -388,7 +464,11 @@ pub fn build(p: &Parsed, console_size: Option<(u16, u16)>) -> Result<ContainerCo
             if endpoints.contains_key(n) {
                 return Err(format!("network {n:?} is specified multiple times"));
             }
-            let e = if i == 0 { Value::Object(ep.clone()) } else { json!({}) };
+            let e = if i == 0 {
+                Value::Object(ep.clone())
+            } else {
+                json!({})
+            };
             endpoints.insert(n.clone(), e);
         }
     }
@@ -396,12 +476,17 @@ pub fn build(p: &Parsed, console_size: Option<(u16, u16)>) -> Result<ContainerCo
     let mut body = config;
     if let Some(o) = body.as_object_mut() {
         o.insert("HostConfig".into(), host);
-        o.insert("NetworkingConfig".into(), json!({"EndpointsConfig": endpoints}));
+        o.insert(
+            "NetworkingConfig".into(),
+            json!({"EndpointsConfig": endpoints}),
+        );
     }
 
     let pull = p.str("pull").unwrap_or("missing").to_string();
     if !matches!(pull.as_str(), "always" | "missing" | "never") {
-        return Err(format!("invalid pull option: '{pull}': must be one of \"always\", \"missing\" or \"never\""));
+        return Err(format!(
+            "invalid pull option: '{pull}': must be one of \"always\", \"missing\" or \"never\""
+        ));
     }
 
     Ok(ContainerConfig {
@@ -437,7 +522,9 @@ mod tests {
 
     fn build_from(s: &str) -> Result<ContainerConfig, String> {
         let argv: Vec<String> = s.split_whitespace().map(String::from).collect();
-        let Ok(Outcome::Run(p)) = parse(&SPEC, &argv) else { panic!("parse failed") };
+        let Ok(Outcome::Run(p)) = parse(&SPEC, &argv) else {
+            panic!("parse failed")
+        };
         build(&p, None)
     }
 
@@ -469,17 +556,29 @@ mod tests {
         assert_eq!(h["Memory"], 512 << 20);
         assert_eq!(h["NanoCpus"], 1_500_000_000i64);
         assert_eq!(h["PidsLimit"], 10);
-        assert_eq!(h["Ulimits"], json!([{"Name": "nofile", "Hard": 20, "Soft": 10}]));
+        assert_eq!(
+            h["Ulimits"],
+            json!([{"Name": "nofile", "Hard": 20, "Soft": 10}])
+        );
         assert_eq!(h["ReadonlyRootfs"], true);
-        assert_eq!(h["CapAdd"], json!(["NET_ADMIN"]));
+        assert_eq!(h["CapAdd"], json!(["CAP_NET_ADMIN"]));
         assert_eq!(h["Init"], true);
         assert_eq!(h["ShmSize"], 64 << 20);
         assert_eq!(h["Tmpfs"], json!({"/t": "size=1m"}));
         assert_eq!(h["Binds"], json!(["/h:/c"]));
-        assert_eq!(h["PortBindings"], json!({"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}));
-        assert_eq!(h["RestartPolicy"], json!({"Name": "on-failure", "MaximumRetryCount": 2}));
+        assert_eq!(
+            h["PortBindings"],
+            json!({"80/tcp": [{"HostIp": "", "HostPort": "8080"}]})
+        );
+        assert_eq!(
+            h["RestartPolicy"],
+            json!({"Name": "on-failure", "MaximumRetryCount": 2})
+        );
         assert_eq!(h["ExtraHosts"], json!(["db:1.2.3.4"]));
-        assert_eq!(h["LogConfig"], json!({"Type": "json-file", "Config": {"max-size": "1m"}}));
+        assert_eq!(
+            h["LogConfig"],
+            json!({"Type": "json-file", "Config": {"max-size": "1m"}})
+        );
         assert_eq!(h["NetworkMode"], "default");
         assert_eq!(c.name, "x");
     }

@@ -7,10 +7,15 @@ use serde_json::{json, Map, Value};
 /// docker's kvfile parser; `lookup` resolves names given without `=`.
 pub fn parse_kv_file(path: &str, lookup: bool) -> Result<Vec<String>, String> {
     let data = std::fs::read(path).map_err(|e| format!("open {path}: {}", io_text(&e)))?;
-    let text = String::from_utf8(data).map_err(|_| format!("invalid env file ({path}): invalid utf8 bytes"))?;
+    let text = String::from_utf8(data)
+        .map_err(|_| format!("invalid env file ({path}): invalid utf8 bytes"))?;
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
-        let raw = if i == 0 { raw.trim_start_matches('\u{feff}') } else { raw };
+        let raw = if i == 0 {
+            raw.trim_start_matches('\u{feff}')
+        } else {
+            raw
+        };
         let line = raw.trim_start();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -20,10 +25,14 @@ pub fn parse_kv_file(path: &str, lookup: bool) -> Result<Vec<String>, String> {
             None => (line, false),
         };
         if key.is_empty() {
-            return Err(format!("invalid env file ({path}): no variable name on line '{line}'"));
+            return Err(format!(
+                "invalid env file ({path}): no variable name on line '{line}'"
+            ));
         }
         if key.contains([' ', '\t']) {
-            return Err(format!("invalid env file ({path}): variable '{key}' contains whitespaces"));
+            return Err(format!(
+                "invalid env file ({path}): variable '{key}' contains whitespaces"
+            ));
         }
         if has_value {
             out.push(line.to_string());
@@ -81,15 +90,33 @@ pub fn to_map(values: &[String]) -> Value {
 
 /// `--ulimit nofile=1024:2048`.
 pub fn ulimit(v: &str) -> Result<Value, String> {
-    let (name, limits) = v.split_once('=').ok_or_else(|| format!("invalid ulimit argument: {v}"))?;
+    let (name, limits) = v
+        .split_once('=')
+        .ok_or_else(|| format!("invalid ulimit argument: {v}"))?;
     let known = [
-        "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio",
-        "rttime", "sigpending", "stack",
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
     ];
     if !known.contains(&name) {
         return Err(format!("invalid ulimit type: {name}"));
     }
-    let parse = |s: &str| s.parse::<i64>().map_err(|_| format!("invalid ulimit value: {s}"));
+    let parse = |s: &str| {
+        s.parse::<i64>()
+            .map_err(|_| format!("invalid ulimit value: {s}"))
+    };
     let (soft, hard) = match limits.split_once(':') {
         Some((s, h)) => (parse(s)?, parse(h)?),
         None => {
@@ -98,7 +125,9 @@ pub fn ulimit(v: &str) -> Result<Value, String> {
         }
     };
     if soft > hard {
-        return Err(format!("ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"));
+        return Err(format!(
+            "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+        ));
     }
     Ok(json!({"Name": name, "Hard": hard, "Soft": soft}))
 }
@@ -113,9 +142,9 @@ pub fn restart_policy(v: &str) -> Result<Value, String> {
         None => (v, None),
     };
     let retries = match count {
-        Some(c) => c
-            .parse::<i64>()
-            .map_err(|_| format!("invalid restart policy format: maximum retry count must be an integer: {c}"))?,
+        Some(c) => c.parse::<i64>().map_err(|_| {
+            format!("invalid restart policy format: maximum retry count must be an integer: {c}")
+        })?,
         None => 0,
     };
     match name {
@@ -169,8 +198,14 @@ pub fn security_opts(opts: &[String]) -> Result<Vec<String>, String> {
             .or_else(|| o.split_once(':'))
             .ok_or_else(|| format!("invalid --security-opt: {o:?}"))?;
         if k == "seccomp" && v != "unconfined" && v != "builtin" {
-            let f = std::fs::read(v).map_err(|e| format!("opening seccomp profile ({v}) failed: open {v}: {}", io_text(&e)))?;
-            let parsed: Value = serde_json::from_slice(&f).map_err(|e| format!("compacting json for seccomp profile ({v}) failed: {e}"))?;
+            let f = std::fs::read(v).map_err(|e| {
+                format!(
+                    "opening seccomp profile ({v}) failed: open {v}: {}",
+                    io_text(&e)
+                )
+            })?;
+            let parsed: Value = serde_json::from_slice(&f)
+                .map_err(|e| format!("compacting json for seccomp profile ({v}) failed: {e}"))?;
             out.push(format!("seccomp={parsed}"));
         } else {
             out.push(format!("{k}={v}"));
@@ -197,7 +232,11 @@ pub fn extra_host(v: &str) -> Result<String, String> {
 
 /// `--dns` must be an IP address.
 pub fn dns(v: &str) -> Result<String, String> {
-    match v.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+    match v
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
         Ok(_) => Ok(v.to_string()),
         Err(_) => Err(format!("IP address is not correctly formatted: {v}")),
     }
@@ -213,17 +252,87 @@ pub fn attach(v: &str) -> Result<String, String> {
     }
 }
 
+/// docker's `NormalizeCapability`: upper case with a `CAP_` prefix.
+fn normalize_cap(c: &str) -> String {
+    let c = c.trim().to_uppercase();
+    if c == "ALL" || c == "RESET" || c.starts_with("CAP_") {
+        c
+    } else {
+        format!("CAP_{c}")
+    }
+}
+
+/// docker's `EffectiveCapAddCapDrop`: normalized, sorted, `ALL` absorbing.
+pub fn effective_caps(add: &[String], drop: &[String]) -> (Vec<String>, Vec<String>) {
+    let set = |v: &[String]| {
+        let mut s: Vec<String> = v.iter().map(|c| normalize_cap(c)).collect();
+        s.sort();
+        s.dedup();
+        if s.iter().any(|c| c == "ALL") {
+            s = vec!["ALL".into()];
+        }
+        s
+    };
+    let (a, d) = (set(add), set(drop));
+    let cap_drop: Vec<String> = d
+        .iter()
+        .filter(|c| !a.contains(c) && *c != "RESET")
+        .cloned()
+        .collect();
+    let cap_add: Vec<String> = a.into_iter().filter(|c| c != "RESET").collect();
+    (cap_add, cap_drop)
+}
+
+/// `--blkio-weight-device path:weight`.
+pub fn weight_device(v: &str) -> Result<Value, String> {
+    let (path, w) = v
+        .split_once(':')
+        .filter(|(p, _)| p.starts_with("/dev/"))
+        .ok_or_else(|| format!("bad format: {v}"))?;
+    let w: u16 = w
+        .parse()
+        .map_err(|_| format!("invalid weight for device: {v}"))?;
+    if w > 0 && !(10..=1000).contains(&w) {
+        return Err(format!("invalid weight for device: {v}"));
+    }
+    Ok(json!({"Path": path, "Weight": w}))
+}
+
+/// `--device-{read,write}-{bps,iops} path:rate`.
+pub fn throttle_device(v: &str, bytes: bool) -> Result<Value, String> {
+    let (path, r) = v
+        .split_once(':')
+        .filter(|(p, _)| p.starts_with("/dev/"))
+        .ok_or_else(|| format!("bad format: {v}"))?;
+    let rate = if bytes {
+        crate::fmt::units::ram_in_bytes(r)
+            .map_err(|_| format!("invalid rate for device: {v}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb"))?
+    } else {
+        r.parse::<i64>().map_err(|_| format!("invalid rate for device: {v}. The correct format is <device-path>:<number>. Number must be a positive integer"))?
+    };
+    Ok(json!({"Path": path, "Rate": rate}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn ulimits_and_restart() {
-        assert_eq!(ulimit("nofile=1024:2048").unwrap(), json!({"Name":"nofile","Hard":2048,"Soft":1024}));
-        assert_eq!(ulimit("nproc=10").unwrap(), json!({"Name":"nproc","Hard":10,"Soft":10}));
+        assert_eq!(
+            ulimit("nofile=1024:2048").unwrap(),
+            json!({"Name":"nofile","Hard":2048,"Soft":1024})
+        );
+        assert_eq!(
+            ulimit("nproc=10").unwrap(),
+            json!({"Name":"nproc","Hard":10,"Soft":10})
+        );
         assert!(ulimit("bogus=1").is_err());
         assert!(ulimit("nofile=5:1").is_err());
-        assert_eq!(restart_policy("on-failure:3").unwrap(), json!({"Name":"on-failure","MaximumRetryCount":3}));
+        assert_eq!(
+            restart_policy("on-failure:3").unwrap(),
+            json!({"Name":"on-failure","MaximumRetryCount":3})
+        );
         assert!(restart_policy("always:3").is_err());
         assert!(restart_policy("sometimes").is_err());
     }
@@ -243,6 +352,31 @@ mod tests {
         assert!(extra_host("db:nope").is_err());
         assert!(dns("8.8.8.8").is_ok() && dns("x").is_err());
         assert_eq!(device("/dev/fuse").unwrap()["CgroupPermissions"], "rwm");
-        assert_eq!(device("/dev/a:/dev/b:r").unwrap()["PathInContainer"], "/dev/b");
+        assert_eq!(
+            device("/dev/a:/dev/b:r").unwrap()["PathInContainer"],
+            "/dev/b"
+        );
+    }
+
+    #[test]
+    fn capabilities_and_throttles() {
+        let (a, d) = effective_caps(
+            &["net_admin".into(), "CAP_SYS_TIME".into()],
+            &["chown".into(), "NET_ADMIN".into()],
+        );
+        assert_eq!(a, vec!["CAP_NET_ADMIN", "CAP_SYS_TIME"]);
+        assert_eq!(d, vec!["CAP_CHOWN"]);
+        let (a, _) = effective_caps(&["all".into(), "x".into()], &[]);
+        assert_eq!(a, vec!["ALL"]);
+        assert_eq!(
+            throttle_device("/dev/sda:1mb", true).unwrap(),
+            json!({"Path": "/dev/sda", "Rate": 1048576})
+        );
+        assert!(throttle_device("sda:1", false).is_err());
+        assert_eq!(
+            weight_device("/dev/sda:200").unwrap(),
+            json!({"Path": "/dev/sda", "Weight": 200})
+        );
+        assert!(weight_device("/dev/sda:5").is_err());
     }
 }

@@ -134,11 +134,13 @@ pub fn mount(spec: &str) -> Result<Value, String> {
                 driver_opts.insert(ok.to_string(), json!(ov));
             }
             "tmpfs-size" => {
-                let n = crate::fmt::units::ram_in_bytes(&v).map_err(|e| format!("invalid value for {k}: {v}: {e}"))?;
+                let n = crate::fmt::units::ram_in_bytes(&v)
+                    .map_err(|e| format!("invalid value for {k}: {v}: {e}"))?;
                 tmp.insert("SizeBytes".into(), json!(n));
             }
             "tmpfs-mode" => {
-                let n = u32::from_str_radix(&v, 8).map_err(|_| format!("invalid value for {k}: {v}"))?;
+                let n = u32::from_str_radix(&v, 8)
+                    .map_err(|_| format!("invalid value for {k}: {v}"))?;
                 tmp.insert("Mode".into(), json!(n));
             }
             _ if !has_value && k.is_empty() => {}
@@ -163,19 +165,25 @@ pub fn mount(spec: &str) -> Result<Value, String> {
     }
     if !bind.is_empty() {
         if typ != "bind" {
-            return Err(format!("cannot mix 'bind-*' options with mount type '{typ}'"));
+            return Err(format!(
+                "cannot mix 'bind-*' options with mount type '{typ}'"
+            ));
         }
         m.insert("BindOptions".into(), Value::Object(bind));
     }
     if !vol.is_empty() {
         if typ != "volume" {
-            return Err(format!("cannot mix 'volume-*' options with mount type '{typ}'"));
+            return Err(format!(
+                "cannot mix 'volume-*' options with mount type '{typ}'"
+            ));
         }
         m.insert("VolumeOptions".into(), Value::Object(vol));
     }
     if !tmp.is_empty() {
         if typ != "tmpfs" {
-            return Err(format!("cannot mix 'tmpfs-*' options with mount type '{typ}'"));
+            return Err(format!(
+                "cannot mix 'tmpfs-*' options with mount type '{typ}'"
+            ));
         }
         m.insert("TmpfsOptions".into(), Value::Object(tmp));
     }
@@ -202,9 +210,15 @@ mod tests {
             json!({"Type":"bind","Source":"/a","Target":"/b","ReadOnly":true,"BindOptions":{"Propagation":"rprivate"}})
         );
         let m = mount("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1777").unwrap();
-        assert_eq!(m, json!({"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1048576,"Mode":1023}}));
+        assert_eq!(
+            m,
+            json!({"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1048576,"Mode":1023}})
+        );
         assert!(mount("type=bind,source=/a").is_err());
         assert!(mount("type=volume,target=/a,bind-propagation=shared").is_err());
-        assert_eq!(tmpfs(&["/run:size=1m".into(), "/x".into()]), json!({"/run":"size=1m","/x":""}));
+        assert_eq!(
+            tmpfs(&["/run:size=1m".into(), "/x".into()]),
+            json!({"/run":"size=1m","/x":""})
+        );
     }
 }

@@ -22,7 +22,11 @@ impl Ports {
 
     /// `ExposedPorts` JSON.
     pub fn exposed_json(&self) -> Value {
-        let m: Map<String, Value> = self.exposed.iter().map(|k| (k.clone(), json!({}))).collect();
+        let m: Map<String, Value> = self
+            .exposed
+            .iter()
+            .map(|k| (k.clone(), json!({})))
+            .collect();
         Value::Object(m)
     }
 
@@ -79,7 +83,11 @@ fn split_parts(raw: &str) -> (String, String, String) {
         1 => (String::new(), String::new(), container),
         2 => (String::new(), parts[0].to_string(), container),
         3 => (parts[0].to_string(), parts[1].to_string(), container),
-        _ => (parts[..n - 2].join(":"), parts[n - 2].to_string(), container),
+        _ => (
+            parts[..n - 2].join(":"),
+            parts[n - 2].to_string(),
+            container,
+        ),
     }
 }
 
@@ -88,16 +96,25 @@ fn to_standard(spec: &str) -> Result<String, String> {
     if !spec.contains('=') {
         return Ok(spec.to_string());
     }
-    let (mut target, mut published, mut proto, mut ip) = (String::new(), String::new(), "tcp".to_string(), String::new());
+    let (mut target, mut published, mut proto, mut ip) = (
+        String::new(),
+        String::new(),
+        "tcp".to_string(),
+        String::new(),
+    );
     for part in spec.split(',') {
-        let (k, v) = part.split_once('=').ok_or_else(|| format!("invalid field {part}"))?;
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("invalid field {part}"))?;
         match k.to_lowercase().as_str() {
             "target" => target = v.to_string(),
             "published" => published = v.to_string(),
             "protocol" => proto = v.to_string(),
             "mode" => {
                 if v != "ingress" && v != "host" {
-                    return Err(format!("invalid publish mode value ({v}); must be either 'ingress' or 'host'"));
+                    return Err(format!(
+                        "invalid publish mode value ({v}); must be either 'ingress' or 'host'"
+                    ));
                 }
             }
             "host_ip" | "host-ip" => ip = v.to_string(),
@@ -107,7 +124,11 @@ fn to_standard(spec: &str) -> Result<String, String> {
     if target.is_empty() {
         return Err("missing mandatory field \"target\"".into());
     }
-    let ip = if ip.contains(':') { format!("[{ip}]") } else { ip };
+    let ip = if ip.contains(':') {
+        format!("[{ip}]")
+    } else {
+        ip
+    };
     Ok(match (ip.is_empty(), published.is_empty()) {
         (true, true) => format!("{target}/{proto}"),
         (true, false) => format!("{published}:{target}/{proto}"),
@@ -129,21 +150,28 @@ pub fn publish(ports: &mut Ports, raw: &str) -> Result<(), String> {
     if container.is_empty() {
         return Err(format!("no port specified: {raw}<empty>"));
     }
-    let (start, end) = port_range(&container).map_err(|_| format!("invalid containerPort: {container}"))?;
+    let (start, end) =
+        port_range(&container).map_err(|_| format!("invalid containerPort: {container}"))?;
     let (hstart, hend) = if host.is_empty() {
         (0, 0)
     } else {
         port_range(&host).map_err(|_| format!("invalid hostPort: {host}"))?
     };
     if !host.is_empty() && (end - start) != (hend - hstart) && end != start {
-        return Err(format!("invalid ranges specified for container and host Ports: {container} and {host}"));
+        return Err(format!(
+            "invalid ranges specified for container and host Ports: {container} and {host}"
+        ));
     }
     if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
         return Err(format!("invalid proto: {proto}"));
     }
     for i in 0..=(end - start) {
         let key = format!("{}/{proto}", start + i);
-        let mut hp = if host.is_empty() { String::new() } else { (hstart + i).to_string() };
+        let mut hp = if host.is_empty() {
+            String::new()
+        } else {
+            (hstart + i).to_string()
+        };
         if start == end && hstart != hend {
             hp = format!("{hp}-{hend}");
         }
@@ -159,8 +187,8 @@ pub fn expose(ports: &mut Ports, e: &str) -> Result<(), String> {
         return Err(format!("invalid port format for --expose: {e}"));
     }
     let (port, proto) = split_proto(e);
-    let (start, end) =
-        port_range(&port).map_err(|err| format!("invalid range format for --expose: {e}, error: {err}"))?;
+    let (start, end) = port_range(&port)
+        .map_err(|err| format!("invalid range format for --expose: {e}, error: {err}"))?;
     for p in start..=end {
         ports.expose(&format!("{p}/{proto}"));
     }
@@ -179,7 +207,10 @@ mod tests {
         publish(&mut p, "[::1]::53").unwrap();
         publish(&mut p, "7000-7001:7000-7001").unwrap();
         publish(&mut p, "target=443,published=8443").unwrap();
-        assert_eq!(p.exposed, vec!["80/tcp", "9000/udp", "53/tcp", "7000/tcp", "7001/tcp", "443/tcp"]);
+        assert_eq!(
+            p.exposed,
+            vec!["80/tcp", "9000/udp", "53/tcp", "7000/tcp", "7001/tcp", "443/tcp"]
+        );
         assert_eq!(
             p.bindings_json(),
             json!({

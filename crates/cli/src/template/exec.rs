@@ -4,7 +4,7 @@
 
 use super::funcs::{self, Mode};
 use super::parse::{Arg, Branch, Cmd, List, Node, Pipe, Tree};
-use super::value::{ObjKind, Value};
+use super::value::{self, ObjKind, Value};
 use super::TemplateError;
 
 enum Flow {
@@ -24,7 +24,14 @@ pub struct Exec<'a> {
 
 impl<'a> Exec<'a> {
     pub fn new(src: &'a str, tree: &'a Tree, mode: Mode) -> Self {
-        Exec { src, tree, mode, out: String::new(), vars: Vec::new(), depth: 0 }
+        Exec {
+            src,
+            tree,
+            mode,
+            out: String::new(),
+            vars: Vec::new(),
+            depth: 0,
+        }
     }
 
     pub fn run(&mut self, dot: &Value) -> Result<(), TemplateError> {
@@ -41,7 +48,9 @@ impl<'a> Exec<'a> {
             Some(nl) => pos - nl - 1,
             None => pos,
         };
-        TemplateError::Exec(format!("template: :{line}:{col}: executing \"\" at <{at}>: {msg}"))
+        TemplateError::Exec(format!(
+            "template: :{line}:{col}: executing \"\" at <{at}>: {msg}"
+        ))
     }
 
     fn walk(&mut self, list: &List, dot: &Value) -> Result<Flow, TemplateError> {
@@ -87,7 +96,11 @@ impl<'a> Exec<'a> {
                 Node::Range(b) => self.range(b, dot)?,
                 Node::Template(name, pipe, pos) => {
                     let Some(body) = self.tree.defines.get(name) else {
-                        return Err(self.err(*pos, &format!("template {name:?}"), &format!("no such template {name:?}")));
+                        return Err(self.err(
+                            *pos,
+                            &format!("template {name:?}"),
+                            &format!("no such template {name:?}"),
+                        ));
                     };
                     let arg = match pipe {
                         Some(p) => self.pipeline(p, dot)?,
@@ -95,7 +108,11 @@ impl<'a> Exec<'a> {
                     };
                     self.depth += 1;
                     if self.depth > 100 {
-                        return Err(self.err(*pos, name, "exceeded maximum template depth (100000)"));
+                        return Err(self.err(
+                            *pos,
+                            name,
+                            "exceeded maximum template depth (100000)",
+                        ));
                     }
                     let saved = std::mem::take(&mut self.vars);
                     self.vars.push(("$".to_string(), arg.clone()));
@@ -118,21 +135,25 @@ impl<'a> Exec<'a> {
         pipe.decl.clear();
         let v = self.pipeline(&pipe, dot)?;
         let items: Vec<(Value, Value)> = match &v {
-            Value::List(l) => l.iter().enumerate().map(|(i, x)| (Value::Int(i as i64), x.clone())).collect(),
+            Value::List(l) => l
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (Value::Int(i as i64), x.clone()))
+                .collect(),
             Value::Object(kind, fields) => {
                 let mut f: Vec<(Value, Value)> = fields
                     .iter()
                     .map(|(k, x)| (Value::Str(k.clone()), x.clone()))
                     .collect();
                 if *kind != ObjKind::Struct {
-                    f.sort_by(|a, b| a.0.to_go_string().cmp(&b.0.to_go_string()));
+                    f.sort_by_key(|a| a.0.to_go_string());
                 } else {
                     return Err(self.err(pipe.pos, &pipe.text, "range can't iterate over struct"));
                 }
                 f
             }
             Value::Int(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
-            Value::Nil | Value::Missing => Vec::new(),
+            Value::Nil | Value::NilOf(_) | Value::Missing => Vec::new(),
             other => {
                 return Err(self.err(
                     pipe.pos,
@@ -186,7 +207,13 @@ impl<'a> Exec<'a> {
             if pipe.assign {
                 match self.vars.iter_mut().rev().find(|(n, _)| n == name) {
                     Some(slot) => slot.1 = v.clone(),
-                    None => return Err(self.err(pipe.pos, &pipe.text, &format!("undefined variable: {name}"))),
+                    None => {
+                        return Err(self.err(
+                            pipe.pos,
+                            &pipe.text,
+                            &format!("undefined variable: {name}"),
+                        ))
+                    }
                 }
             } else {
                 self.vars.push((name.clone(), v.clone()));
@@ -195,7 +222,12 @@ impl<'a> Exec<'a> {
         Ok(v)
     }
 
-    fn command(&mut self, cmd: &Cmd, dot: &Value, fin: Option<Value>) -> Result<Value, TemplateError> {
+    fn command(
+        &mut self,
+        cmd: &Cmd,
+        dot: &Value,
+        fin: Option<Value>,
+    ) -> Result<Value, TemplateError> {
         let first = &cmd.args[0];
         match first {
             Arg::Ident(name) => {
@@ -209,31 +241,50 @@ impl<'a> Exec<'a> {
                 if let Some(f) = fin {
                     args.push(f);
                 }
-                funcs::call(name, &args, self.mode)
-                    .map_err(|e| self.err(cmd.pos, &cmd.text, &format!("error calling {name}: {e}")))
+                funcs::call(name, &args, self.mode).map_err(|e| {
+                    self.err(cmd.pos, &cmd.text, &format!("error calling {name}: {e}"))
+                })
             }
-            Arg::Field(chain) => {
-                let v = self.chain(dot, chain, cmd)?;
+            Arg::Field(chain, pos) => {
+                let v = self.chain(dot, chain, *pos)?;
                 self.maybe_call(v, cmd, dot, fin)
             }
             Arg::Var(name, chain) => {
                 let base = self.var(name, cmd)?;
-                let v = if chain.is_empty() { base } else { self.chain(&base, chain, cmd)? };
+                let v = if chain.is_empty() {
+                    base
+                } else {
+                    self.chain(&base, chain, cmd.pos)?
+                };
                 self.maybe_call(v, cmd, dot, fin)
             }
             _ => {
                 if cmd.args.len() > 1 || fin.is_some() {
-                    return Err(self.err(cmd.pos, &cmd.text, &format!("can't give argument to non-function {}", cmd.text)));
+                    return Err(self.err(
+                        cmd.pos,
+                        &cmd.text,
+                        &format!("can't give argument to non-function {}", cmd.text),
+                    ));
                 }
                 self.arg(first, dot, cmd)
             }
         }
     }
 
-    fn and_or(&mut self, is_and: bool, cmd: &Cmd, dot: &Value, fin: Option<Value>) -> Result<Value, TemplateError> {
+    fn and_or(
+        &mut self,
+        is_and: bool,
+        cmd: &Cmd,
+        dot: &Value,
+        fin: Option<Value>,
+    ) -> Result<Value, TemplateError> {
         let n = cmd.args.len() - 1 + usize::from(fin.is_some());
         if n == 0 {
-            return Err(self.err(cmd.pos, &cmd.text, "wrong number of args: want at least 1 got 0"));
+            return Err(self.err(
+                cmd.pos,
+                &cmd.text,
+                "wrong number of args: want at least 1 got 0",
+            ));
         }
         let mut last = Value::Missing;
         for a in &cmd.args[1..] {
@@ -248,7 +299,13 @@ impl<'a> Exec<'a> {
         Ok(last)
     }
 
-    fn maybe_call(&mut self, v: Value, cmd: &Cmd, dot: &Value, fin: Option<Value>) -> Result<Value, TemplateError> {
+    fn maybe_call(
+        &mut self,
+        v: Value,
+        cmd: &Cmd,
+        dot: &Value,
+        fin: Option<Value>,
+    ) -> Result<Value, TemplateError> {
         if let Value::Method(m) = &v {
             let mut args = Vec::new();
             for a in &cmd.args[1..] {
@@ -260,7 +317,11 @@ impl<'a> Exec<'a> {
             return m(&args).map_err(|e| self.err(cmd.pos, &cmd.text, &e));
         }
         if cmd.args.len() > 1 || fin.is_some() {
-            return Err(self.err(cmd.pos, &cmd.text, &format!("can't give argument to non-function {}", cmd.text)));
+            return Err(self.err(
+                cmd.pos,
+                &cmd.text,
+                &format!("can't give argument to non-function {}", cmd.text),
+            ));
         }
         Ok(v)
     }
@@ -277,20 +338,20 @@ impl<'a> Exec<'a> {
     fn arg(&mut self, a: &Arg, dot: &Value, cmd: &Cmd) -> Result<Value, TemplateError> {
         Ok(match a {
             Arg::Dot => dot.clone(),
-            Arg::Field(chain) => self.chain(dot, chain, cmd)?,
+            Arg::Field(chain, pos) => self.chain(dot, chain, *pos)?,
             Arg::Var(name, chain) => {
                 let base = self.var(name, cmd)?;
                 if chain.is_empty() {
                     base
                 } else {
-                    self.chain(&base, chain, cmd)?
+                    self.chain(&base, chain, cmd.pos)?
                 }
             }
-            Arg::Ident(name) => {
-                funcs::call(name, &[], self.mode).map_err(|e| self.err(cmd.pos, &cmd.text, &format!("error calling {name}: {e}")))?
-            }
+            Arg::Ident(name) => funcs::call(name, &[], self.mode)
+                .map_err(|e| self.err(cmd.pos, &cmd.text, &format!("error calling {name}: {e}")))?,
             Arg::Str(s) => Value::Str(s.clone()),
-            Arg::Number(n) => parse_number(n).ok_or_else(|| self.err(cmd.pos, n, &format!("illegal number syntax: {n:?}")))?,
+            Arg::Number(n) => parse_number(n)
+                .ok_or_else(|| self.err(cmd.pos, n, &format!("illegal number syntax: {n:?}")))?,
             Arg::Char(c) => Value::Int(*c as i64),
             Arg::Bool(b) => Value::Bool(*b),
             Arg::Nil => Value::Nil,
@@ -299,35 +360,58 @@ impl<'a> Exec<'a> {
                 if chain.is_empty() {
                     v
                 } else {
-                    self.chain(&v, chain, cmd)?
+                    self.chain(&v, chain, cmd.pos)?
                 }
             }
         })
     }
 
-    fn chain(&self, base: &Value, chain: &[String], cmd: &Cmd) -> Result<Value, TemplateError> {
+    fn chain(&self, base: &Value, chain: &[String], pos: usize) -> Result<Value, TemplateError> {
         let mut cur = base.clone();
+        let at = format!(".{}", chain.join("."));
         for (i, name) in chain.iter().enumerate() {
-            let at = format!(".{}", chain[..=i].join("."));
             cur = match &cur {
                 Value::Object(kind, fields) => match fields.iter().find(|(k, _)| k == name) {
                     Some((_, v)) => v.clone(),
                     None => match kind {
                         ObjKind::Map => Value::Missing,
+                        // Fields Docker's structs always have print their zero
+                        // value when the daemon left them out.
+                        ObjKind::Struct
+                            if i + 1 == chain.len() && value::is_pointer_field(name) =>
+                        {
+                            Value::Nil
+                        }
+                        ObjKind::Struct if i + 1 == chain.len() && value::is_map_field(name) => {
+                            Value::NilOf(value::NilKind::Map)
+                        }
                         ObjKind::Struct => {
-                            return Err(self.err(cmd.pos, &at, &format!("map has no entry for key {name:?}")))
+                            return Err(self.err(
+                                pos,
+                                &at,
+                                &format!("map has no entry for key {name:?}"),
+                            ))
                         }
                         ObjKind::Context(ty) => {
-                            return Err(self.err(cmd.pos, &at, &format!("can't evaluate field {name} in type {ty}")))
+                            return Err(self.err(
+                                pos,
+                                &at,
+                                &format!("can't evaluate field {name} in type {ty}"),
+                            ))
                         }
                     },
                 },
-                Value::Nil | Value::Missing => {
-                    return Err(self.err(cmd.pos, &at, &format!("nil pointer evaluating interface {{}}.{name}")))
+                Value::NilOf(value::NilKind::Map) => Value::Missing,
+                Value::Nil | Value::NilOf(_) | Value::Missing => {
+                    return Err(self.err(
+                        pos,
+                        &at,
+                        &format!("nil pointer evaluating interface {{}}.{name}"),
+                    ))
                 }
                 other => {
                     return Err(self.err(
-                        cmd.pos,
+                        pos,
                         &at,
                         &format!("can't evaluate field {name} in type {}", type_name(other)),
                     ))
@@ -336,7 +420,7 @@ impl<'a> Exec<'a> {
             // A method in the middle of a chain is called without arguments.
             if i + 1 < chain.len() {
                 if let Value::Method(m) = &cur {
-                    cur = m(&[]).map_err(|e| self.err(cmd.pos, &at, &e))?;
+                    cur = m(&[]).map_err(|e| self.err(pos, &at, &e))?;
                 }
             }
         }

@@ -14,8 +14,9 @@ pub enum Mode {
 }
 
 const NAMES: &[&str] = &[
-    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "eq", "ne", "lt", "le", "gt", "ge",
-    "html", "js", "urlquery", "call", "json", "split", "join", "title", "lower", "upper", "pad", "truncate",
+    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "eq", "ne", "lt",
+    "le", "gt", "ge", "html", "js", "urlquery", "call", "json", "split", "join", "title", "lower",
+    "upper", "pad", "truncate",
 ];
 
 /// Whether `name` is a known function.
@@ -25,7 +26,10 @@ pub fn exists(name: &str) -> bool {
 
 fn want(name: &str, args: &[Value], n: usize) -> Result<(), String> {
     if args.len() != n {
-        return Err(format!("wrong number of args for {name}: want {n} got {}", args.len()));
+        return Err(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        ));
     }
     Ok(())
 }
@@ -33,16 +37,22 @@ fn want(name: &str, args: &[Value], n: usize) -> Result<(), String> {
 fn as_str(v: &Value) -> Result<String, String> {
     match v {
         Value::Str(s) => Ok(s.clone()),
-        other => Err(format!("wrong type for value; expected string; got {}", kind_name(other))),
+        other => Err(format!(
+            "wrong type for value; expected string; got {}",
+            kind_name(other)
+        )),
     }
 }
 
 fn as_int(v: &Value) -> Result<i64, String> {
     match v {
         Value::Int(i) => Ok(*i),
-        other => other
-            .as_i64()
-            .ok_or_else(|| format!("wrong type for value; expected int; got {}", kind_name(other))),
+        other => other.as_i64().ok_or_else(|| {
+            format!(
+                "wrong type for value; expected int; got {}",
+                kind_name(other)
+            )
+        }),
     }
 }
 
@@ -54,7 +64,7 @@ fn kind_name(v: &Value) -> &'static str {
         Value::Bool(_) => "bool",
         Value::List(_) => "[]interface {}",
         Value::Object(..) => "map[string]interface {}",
-        Value::Nil | Value::Missing => "<nil>",
+        Value::Nil | Value::NilOf(_) | Value::Missing => "<nil>",
         Value::Method(_) => "func",
     }
 }
@@ -92,6 +102,7 @@ pub fn call(name: &str, args: &[Value], mode: Mode) -> Result<Value, String> {
                 Value::Str(s) => Ok(Value::Int(s.len() as i64)),
                 Value::List(l) => Ok(Value::Int(l.len() as i64)),
                 Value::Object(_, f) => Ok(Value::Int(f.len() as i64)),
+                Value::NilOf(_) => Ok(Value::Int(0)),
                 other => Err(format!("len of type {}", kind_name(other))),
             }
         }
@@ -171,8 +182,13 @@ pub fn call(name: &str, args: &[Value], mode: Mode) -> Result<Value, String> {
             want(name, args, 2)?;
             let sep = as_str(&args[1])?;
             match &args[0] {
-                Value::Nil | Value::Missing => Ok(Value::str("")),
-                Value::List(l) => Ok(Value::Str(l.iter().map(Value::to_go_string).collect::<Vec<_>>().join(&sep))),
+                Value::Nil | Value::NilOf(_) | Value::Missing => Ok(Value::str("")),
+                Value::List(l) => Ok(Value::Str(
+                    l.iter()
+                        .map(Value::to_go_string)
+                        .collect::<Vec<_>>()
+                        .join(&sep),
+                )),
                 Value::Object(ObjKind::Map, f) => {
                     let mut vals: Vec<String> = f.iter().map(|(_, v)| v.to_go_string()).collect();
                     vals.sort();
@@ -201,7 +217,11 @@ pub fn call(name: &str, args: &[Value], mode: Mode) -> Result<Value, String> {
             }
             let pre = as_int(&args[1])?.max(0) as usize;
             let post = as_int(&args[2])?.max(0) as usize;
-            Ok(Value::Str(format!("{}{s}{}", " ".repeat(pre), " ".repeat(post))))
+            Ok(Value::Str(format!(
+                "{}{s}{}",
+                " ".repeat(pre),
+                " ".repeat(post)
+            )))
         }
         "truncate" => {
             want(name, args, 2)?;
@@ -221,7 +241,10 @@ pub fn call(name: &str, args: &[Value], mode: Mode) -> Result<Value, String> {
 }
 
 fn ordered(v: &Value) -> bool {
-    matches!(v, Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Number(_))
+    matches!(
+        v,
+        Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Number(_)
+    )
 }
 
 fn compare(a: &Value, b: &Value) -> Result<std::cmp::Ordering, String> {
@@ -229,7 +252,13 @@ fn compare(a: &Value, b: &Value) -> Result<std::cmp::Ordering, String> {
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => Ok(x.cmp(y)),
         (Value::Bool(x), Value::Bool(y)) => Ok(x.cmp(y)),
-        (Value::Nil | Value::Missing, Value::Nil | Value::Missing) => Ok(Ordering::Equal),
+        (
+            Value::Nil | Value::NilOf(_) | Value::Missing,
+            Value::Nil | Value::NilOf(_) | Value::Missing,
+        ) => Ok(Ordering::Equal),
+        // A pointer, map or slice against nil: unequal.
+        (Value::Nil | Value::NilOf(_), _) => Ok(Ordering::Less),
+        (_, Value::Nil | Value::NilOf(_)) => Ok(Ordering::Greater),
         _ => match (a.as_f64(), b.as_f64()) {
             (Some(x), Some(y)) => Ok(x.partial_cmp(&y).unwrap_or(Ordering::Equal)),
             _ => Err("incompatible types for comparison".into()),
@@ -244,7 +273,9 @@ fn index(args: &[Value]) -> Result<Value, String> {
     for k in &args[1..] {
         cur = match (&cur, k) {
             (Value::List(l), _) => {
-                let i = k.as_i64().ok_or("cannot index slice/array with type string")?;
+                let i = k
+                    .as_i64()
+                    .ok_or("cannot index slice/array with type string")?;
                 if i < 0 || i as usize >= l.len() {
                     return Err(format!("error calling index: index out of range: {i}"));
                 }
@@ -257,13 +288,18 @@ fn index(args: &[Value]) -> Result<Value, String> {
                     _ => return Err(format!("index out of range: {i}")),
                 }
             }
-            (Value::Object(kind, fields), Value::Str(key)) => match fields.iter().find(|(n, _)| n == key) {
-                Some((_, v)) => v.clone(),
-                None if *kind == ObjKind::Map && fields.iter().all(|(_, v)| matches!(v, Value::Str(_))) => {
-                    Value::str("")
+            (Value::Object(kind, fields), Value::Str(key)) => {
+                match fields.iter().find(|(n, _)| n == key) {
+                    Some((_, v)) => v.clone(),
+                    None if *kind == ObjKind::Map
+                        && fields.iter().all(|(_, v)| matches!(v, Value::Str(_))) =>
+                    {
+                        Value::str("")
+                    }
+                    None => Value::Nil,
                 }
-                None => Value::Nil,
-            },
+            }
+            (Value::NilOf(_), _) => Value::str(""),
             (Value::Nil | Value::Missing, _) => return Err("index of untyped nil".into()),
             (other, _) => return Err(format!("can't index item of type {}", kind_name(other))),
         };
@@ -277,18 +313,27 @@ fn slice(args: &[Value]) -> Result<Value, String> {
     };
     let idx: Vec<usize> = args[1..]
         .iter()
-        .map(|a| a.as_i64().filter(|i| *i >= 0).map(|i| i as usize).ok_or("invalid slice index"))
+        .map(|a| {
+            a.as_i64()
+                .filter(|i| *i >= 0)
+                .map(|i| i as usize)
+                .ok_or("invalid slice index")
+        })
         .collect::<Result<_, _>>()?;
     match v {
         Value::Str(s) => {
             let from = idx.first().copied().unwrap_or(0);
             let to = idx.get(1).copied().unwrap_or(s.len());
-            s.get(from..to).map(Value::str).ok_or_else(|| format!("index out of range: {to}"))
+            s.get(from..to)
+                .map(Value::str)
+                .ok_or_else(|| format!("index out of range: {to}"))
         }
         Value::List(l) => {
             let from = idx.first().copied().unwrap_or(0);
             let to = idx.get(1).copied().unwrap_or(l.len());
-            l.get(from..to).map(|x| Value::List(x.to_vec())).ok_or_else(|| format!("index out of range: {to}"))
+            l.get(from..to)
+                .map(|x| Value::List(x.to_vec()))
+                .ok_or_else(|| format!("index out of range: {to}"))
         }
         other => Err(format!("can't slice item of type {}", kind_name(other))),
     }
@@ -313,7 +358,9 @@ fn urlquery(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -328,27 +375,82 @@ mod tests {
     #[test]
     fn docker_functions() {
         let n = Mode::Normal;
-        assert_eq!(call("upper", &[Value::str("ab")], n).unwrap().to_go_string(), "AB");
-        assert_eq!(call("title", &[Value::str("hello wOrld-x")], n).unwrap().to_go_string(), "Hello WOrld-X");
         assert_eq!(
-            call("join", &[Value::List(vec![Value::str("a"), Value::str("b")]), Value::str(",")], n)
+            call("upper", &[Value::str("ab")], n)
                 .unwrap()
                 .to_go_string(),
+            "AB"
+        );
+        assert_eq!(
+            call("title", &[Value::str("hello wOrld-x")], n)
+                .unwrap()
+                .to_go_string(),
+            "Hello WOrld-X"
+        );
+        assert_eq!(
+            call(
+                "join",
+                &[
+                    Value::List(vec![Value::str("a"), Value::str("b")]),
+                    Value::str(",")
+                ],
+                n
+            )
+            .unwrap()
+            .to_go_string(),
             "a,b"
         );
-        assert_eq!(call("split", &[Value::str("a:b"), Value::str(":")], n).unwrap().to_go_string(), "[a b]");
-        assert_eq!(call("pad", &[Value::str("x"), Value::Int(1), Value::Int(2)], n).unwrap().to_go_string(), " x  ");
-        assert_eq!(call("pad", &[Value::str(""), Value::Int(1), Value::Int(2)], n).unwrap().to_go_string(), "");
-        assert_eq!(call("truncate", &[Value::str("abcdef"), Value::Int(3)], n).unwrap().to_go_string(), "abc");
-        assert_eq!(call("json", &[Value::str("<a>")], n).unwrap().to_go_string(), "\"<a>\"");
-        assert_eq!(call("upper", &[Value::str("Names")], Mode::Header).unwrap().to_go_string(), "Names");
+        assert_eq!(
+            call("split", &[Value::str("a:b"), Value::str(":")], n)
+                .unwrap()
+                .to_go_string(),
+            "[a b]"
+        );
+        assert_eq!(
+            call("pad", &[Value::str("x"), Value::Int(1), Value::Int(2)], n)
+                .unwrap()
+                .to_go_string(),
+            " x  "
+        );
+        assert_eq!(
+            call("pad", &[Value::str(""), Value::Int(1), Value::Int(2)], n)
+                .unwrap()
+                .to_go_string(),
+            ""
+        );
+        assert_eq!(
+            call("truncate", &[Value::str("abcdef"), Value::Int(3)], n)
+                .unwrap()
+                .to_go_string(),
+            "abc"
+        );
+        assert_eq!(
+            call("json", &[Value::str("<a>")], n)
+                .unwrap()
+                .to_go_string(),
+            "\"<a>\""
+        );
+        assert_eq!(
+            call("upper", &[Value::str("Names")], Mode::Header)
+                .unwrap()
+                .to_go_string(),
+            "Names"
+        );
     }
 
     #[test]
     fn comparisons() {
         let n = Mode::Normal;
-        assert!(call("eq", &[Value::str("a"), Value::str("b"), Value::str("a")], n).unwrap().truthy());
-        assert!(call("lt", &[Value::Int(1), Value::Number("2".into())], n).unwrap().truthy());
+        assert!(call(
+            "eq",
+            &[Value::str("a"), Value::str("b"), Value::str("a")],
+            n
+        )
+        .unwrap()
+        .truthy());
+        assert!(call("lt", &[Value::Int(1), Value::Number("2".into())], n)
+            .unwrap()
+            .truthy());
         assert!(call("eq", &[Value::str("a"), Value::Int(1)], n).is_err());
     }
 }

@@ -56,7 +56,10 @@ pub fn lex(src: &str) -> Result<Vec<Token>, TemplateError> {
         }
         let Some(open) = open else {
             if !text.is_empty() {
-                out.push(Token { kind: Tok::Text(text.to_string()), pos: start });
+                out.push(Token {
+                    kind: Tok::Text(text.to_string()),
+                    pos: start,
+                });
             }
             break;
         };
@@ -67,7 +70,10 @@ pub fn lex(src: &str) -> Result<Vec<Token>, TemplateError> {
             j += 1;
         }
         if !text.is_empty() {
-            out.push(Token { kind: Tok::Text(text.to_string()), pos: start });
+            out.push(Token {
+                kind: Tok::Text(text.to_string()),
+                pos: start,
+            });
         }
         // Comment.
         let after_ws = skip_spaces(b, j);
@@ -83,15 +89,24 @@ pub fn lex(src: &str) -> Result<Vec<Token>, TemplateError> {
             } else if src[k..].starts_with("}}") {
                 k += 2;
             } else {
-                return Err(TemplateError::parse(line_of(src, open), "comment ends before closing delimiter"));
+                return Err(TemplateError::parse(
+                    line_of(src, open),
+                    "comment ends before closing delimiter",
+                ));
             }
             i = k;
             continue;
         }
-        out.push(Token { kind: Tok::LeftDelim, pos: open });
+        out.push(Token {
+            kind: Tok::LeftDelim,
+            pos: open,
+        });
         i = lex_action(src, j, &mut out, &mut trim_next_text)?;
     }
-    out.push(Token { kind: Tok::Eof, pos: src.len() });
+    out.push(Token {
+        kind: Tok::Eof,
+        pos: src.len(),
+    });
     Ok(out)
 }
 
@@ -128,14 +143,23 @@ fn lex_action(
             i = skip_spaces(b, i);
             if src[i..].starts_with("-}}") {
                 *trim_next = true;
-                out.push(Token { kind: Tok::RightDelim, pos: i });
+                out.push(Token {
+                    kind: Tok::RightDelim,
+                    pos: i,
+                });
                 return Ok(i + 3);
             }
-            out.push(Token { kind: Tok::Space, pos: s });
+            out.push(Token {
+                kind: Tok::Space,
+                pos: s,
+            });
             continue;
         }
         if src[i..].starts_with("}}") {
-            out.push(Token { kind: Tok::RightDelim, pos: i });
+            out.push(Token {
+                kind: Tok::RightDelim,
+                pos: i,
+            });
             return Ok(i + 2);
         }
         let pos = i;
@@ -175,7 +199,10 @@ fn lex_action(
             }
             '`' => {
                 let Some(end) = src[i + 1..].find('`') else {
-                    return Err(TemplateError::parse(line_of(src, i), "unterminated raw quoted string"));
+                    return Err(TemplateError::parse(
+                        line_of(src, i),
+                        "unterminated raw quoted string",
+                    ));
                 };
                 let s = src[i + 1..i + 1 + end].to_string();
                 i = i + 2 + end;
@@ -213,7 +240,10 @@ fn lex_action(
             '0'..='9' | '-' | '+' => {
                 let n = number_end(b, i);
                 if n == i {
-                    return Err(TemplateError::parse(line_of(src, i), &format!("unexpected {c:?} in command")));
+                    return Err(TemplateError::parse(
+                        line_of(src, i),
+                        &format!("unexpected {c:?} in command"),
+                    ));
                 }
                 let s = src[i..n].to_string();
                 i = n;
@@ -224,7 +254,10 @@ fn lex_action(
                 if n == i {
                     return Err(TemplateError::parse(
                         line_of(src, i),
-                        &format!("unrecognized character in action: {:?}", &src[i..].chars().next().unwrap_or(' ')),
+                        &format!(
+                            "unrecognized character in action: {:?}",
+                            &src[i..].chars().next().unwrap_or(' ')
+                        ),
                     ));
                 }
                 let word = &src[i..n];
@@ -314,8 +347,9 @@ fn lex_quoted(src: &str, start: usize) -> Result<(String, usize), TemplateError>
                                 hex.push(h);
                             }
                         }
-                        let v = u32::from_str_radix(&hex, 16)
-                            .map_err(|_| TemplateError::parse(line_of(src, start), "invalid syntax"))?;
+                        let v = u32::from_str_radix(&hex, 16).map_err(|_| {
+                            TemplateError::parse(line_of(src, start), "invalid syntax")
+                        })?;
                         out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
                     }
                     _ => return Err(TemplateError::parse(line_of(src, start), "invalid syntax")),
@@ -324,13 +358,19 @@ fn lex_quoted(src: &str, start: usize) -> Result<(String, usize), TemplateError>
             _ => out.push(c),
         }
     }
-    Err(TemplateError::parse(line_of(src, start), "unterminated quoted string"))
+    Err(TemplateError::parse(
+        line_of(src, start),
+        "unterminated quoted string",
+    ))
 }
 
 fn lex_char(src: &str, start: usize) -> Result<(char, usize), TemplateError> {
     let rest = &src[start + 1..];
     let Some(end) = rest.find('\'') else {
-        return Err(TemplateError::parse(line_of(src, start), "unterminated character constant"));
+        return Err(TemplateError::parse(
+            line_of(src, start),
+            "unterminated character constant",
+        ));
     };
     let body = &rest[..end];
     let c = if let Some(esc) = body.strip_prefix('\\') {

@@ -53,7 +53,8 @@ pub struct Cmd {
 #[derive(Debug, Clone)]
 pub enum Arg {
     Dot,
-    Field(Vec<String>),
+    /// A field chain and the position Go reports for it.
+    Field(Vec<String>, usize),
     Var(String, Vec<String>),
     Ident(String),
     Str(String),
@@ -79,22 +80,35 @@ struct Parser<'a> {
     defines: HashMap<String, List>,
 }
 
-enum End {
+enum Stop {
     Eof,
     End,
     Else(usize),
 }
 
 /// Parses `src`; `funcs` says whether a function name is defined.
-pub fn parse(src: &str, toks: Vec<Token>, funcs: &dyn Fn(&str) -> bool) -> Result<Tree, TemplateError> {
-    let mut p = Parser { src, toks, i: 0, funcs, defines: HashMap::new() };
+pub fn parse(
+    src: &str,
+    toks: Vec<Token>,
+    funcs: &dyn Fn(&str) -> bool,
+) -> Result<Tree, TemplateError> {
+    let mut p = Parser {
+        src,
+        toks,
+        i: 0,
+        funcs,
+        defines: HashMap::new(),
+    };
     let (root, end) = p.list()?;
     match end {
-        End::Eof => {}
-        End::End => return Err(p.err_at(p.prev_pos(), "unexpected {{end}}")),
-        End::Else(pos) => return Err(p.err_at(pos, "unexpected {{else}}")),
+        Stop::Eof => {}
+        Stop::End => return Err(p.err_at(p.prev_pos(), "unexpected {{end}}")),
+        Stop::Else(pos) => return Err(p.err_at(pos, "unexpected {{else}}")),
     }
-    Ok(Tree { root, defines: p.defines })
+    Ok(Tree {
+        root,
+        defines: p.defines,
+    })
 }
 
 impl<'a> Parser<'a> {
@@ -129,11 +143,11 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses nodes until EOF, `{{end}}` or `{{else …`.
-    fn list(&mut self) -> Result<(List, End), TemplateError> {
+    fn list(&mut self) -> Result<(List, Stop), TemplateError> {
         let mut out = Vec::new();
         loop {
             match self.next() {
-                Tok::Eof => return Ok((out, End::Eof)),
+                Tok::Eof => return Ok((out, Stop::Eof)),
                 Tok::Text(t) => out.push(Node::Text(t)),
                 Tok::LeftDelim => {
                     self.skip_space();
@@ -143,12 +157,12 @@ impl<'a> Parser<'a> {
                             "end" => {
                                 self.i += 1;
                                 self.close()?;
-                                return Ok((out, End::End));
+                                return Ok((out, Stop::End));
                             }
                             "else" => {
                                 self.i += 1;
                                 self.skip_space();
-                                return Ok((out, End::Else(pos)));
+                                return Ok((out, Stop::Else(pos)));
                             }
                             "if" | "range" | "with" => {
                                 self.i += 1;
@@ -158,7 +172,11 @@ impl<'a> Parser<'a> {
                             "break" | "continue" => {
                                 self.i += 1;
                                 self.close()?;
-                                out.push(if word == "break" { Node::Break } else { Node::Continue });
+                                out.push(if word == "break" {
+                                    Node::Break
+                                } else {
+                                    Node::Continue
+                                });
                                 continue;
                             }
                             "template" => {
@@ -189,7 +207,10 @@ impl<'a> Parser<'a> {
         self.skip_space();
         match self.next() {
             Tok::RightDelim => Ok(()),
-            t => Err(self.err_at(self.prev_pos(), &format!("unexpected {} in end", describe(&t)))),
+            t => Err(self.err_at(
+                self.prev_pos(),
+                &format!("unexpected {} in end", describe(&t)),
+            )),
         }
     }
 
@@ -198,9 +219,9 @@ impl<'a> Parser<'a> {
         let pipe = self.pipeline(kind == "range" || kind == "with" || kind == "if")?;
         let (list, end) = self.list()?;
         let else_list = match end {
-            End::Eof => return Err(self.err_at(self.src.len(), "unexpected EOF")),
-            End::End => None,
-            End::Else(_) => {
+            Stop::Eof => return Err(self.err_at(self.src.len(), "unexpected EOF")),
+            Stop::End => None,
+            Stop::Else(_) => {
                 // `else if …` / `else with …` chains into a nested branch.
                 if let Tok::Ident(w) = self.peek().clone() {
                     if (w == "if" && kind == "if") || (w == "with" && kind == "with") {
@@ -215,7 +236,11 @@ impl<'a> Parser<'a> {
                 }
             }
         };
-        let b = Branch { pipe, list, else_list };
+        let b = Branch {
+            pipe,
+            list,
+            else_list,
+        };
         Ok(match kind {
             "if" => Node::If(b),
             "range" => Node::Range(b),
@@ -227,9 +252,9 @@ impl<'a> Parser<'a> {
         self.close()?;
         let (list, end) = self.list()?;
         match end {
-            End::End => Ok(list),
-            End::Eof => Err(self.err_at(self.src.len(), "unexpected EOF")),
-            End::Else(pos) => Err(self.err_at(pos, "expected end; found {{else}}")),
+            Stop::End => Ok(list),
+            Stop::Eof => Err(self.err_at(self.src.len(), "unexpected EOF")),
+            Stop::Else(pos) => Err(self.err_at(pos, "expected end; found {{else}}")),
         }
     }
 
@@ -238,7 +263,12 @@ impl<'a> Parser<'a> {
         let pos = self.pos();
         let name = match self.next() {
             Tok::Str(s) => s,
-            t => return Err(self.err_at(pos, &format!("unexpected {} in template clause", describe(&t)))),
+            t => {
+                return Err(self.err_at(
+                    pos,
+                    &format!("unexpected {} in template clause", describe(&t)),
+                ))
+            }
         };
         self.skip_space();
         if *self.peek() == Tok::RightDelim {
@@ -254,7 +284,12 @@ impl<'a> Parser<'a> {
         let pos = self.pos();
         let name = match self.next() {
             Tok::Str(s) => s,
-            t => return Err(self.err_at(pos, &format!("unexpected {} in define clause", describe(&t)))),
+            t => {
+                return Err(self.err_at(
+                    pos,
+                    &format!("unexpected {} in define clause", describe(&t)),
+                ))
+            }
         };
         self.skip_space();
         let pipe = if block && *self.peek() != Tok::RightDelim {
@@ -264,11 +299,15 @@ impl<'a> Parser<'a> {
             None
         };
         let (list, end) = self.list()?;
-        if !matches!(end, End::End) {
+        if !matches!(end, Stop::End) {
             return Err(self.err_at(pos, "unexpected EOF in define"));
         }
         self.defines.insert(name.clone(), list);
-        Ok(if block { Some(Node::Template(name, pipe, pos)) } else { None })
+        Ok(if block {
+            Some(Node::Template(name, pipe, pos))
+        } else {
+            None
+        })
     }
 
     /// Parses a pipeline up to and including the closing delimiter (or the
@@ -315,7 +354,12 @@ impl<'a> Parser<'a> {
             match self.next() {
                 Tok::Pipe => continue,
                 Tok::RightDelim | Tok::RParen => break,
-                t => return Err(self.err_at(self.prev_pos(), &format!("unexpected {} in operand", describe(&t)))),
+                t => {
+                    return Err(self.err_at(
+                        self.prev_pos(),
+                        &format!("unexpected {} in operand", describe(&t)),
+                    ))
+                }
             }
         }
         if cmds.iter().any(|c| c.args.is_empty()) {
@@ -323,7 +367,13 @@ impl<'a> Parser<'a> {
         }
         let end = self.prev_pos();
         let text = self.src.get(pos..end).unwrap_or("").trim_end().to_string();
-        Ok(Pipe { decl, assign, cmds, pos, text })
+        Ok(Pipe {
+            decl,
+            assign,
+            cmds,
+            pos,
+            text,
+        })
     }
 
     fn command(&mut self) -> Result<Cmd, TemplateError> {
@@ -349,8 +399,9 @@ impl<'a> Parser<'a> {
             Tok::Dot => Arg::Dot,
             Tok::Field(f) => {
                 let mut chain = vec![f];
+                let next = self.pos();
                 self.field_chain(&mut chain);
-                Arg::Field(chain)
+                Arg::Field(chain.clone(), if chain.len() > 1 { next } else { pos })
             }
             Tok::Variable(v) => {
                 let mut chain = Vec::new();

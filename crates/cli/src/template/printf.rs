@@ -74,7 +74,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         };
         argi += 1;
         let body = format_one(verb, arg, &spec);
-        out.push_str(&pad(&body, &spec, matches!(verb, 'd' | 'f' | 'g' | 'e' | 'x' | 'X' | 'o' | 'b')));
+        out.push_str(&pad(
+            &body,
+            &spec,
+            matches!(verb, 'd' | 'f' | 'g' | 'e' | 'x' | 'X' | 'o' | 'b'),
+        ));
     }
     if argi < args.len() {
         let extra: Vec<String> = args[argi..]
@@ -86,10 +90,17 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
     out
 }
 
-fn read_num(it: &mut std::iter::Peekable<std::str::Chars<'_>>, args: &[Value], argi: &mut usize) -> Option<usize> {
+fn read_num(
+    it: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    args: &[Value],
+    argi: &mut usize,
+) -> Option<usize> {
     if it.peek() == Some(&'*') {
         it.next();
-        let v = args.get(*argi).and_then(Value::as_i64).map(|n| n.max(0) as usize);
+        let v = args
+            .get(*argi)
+            .and_then(Value::as_i64)
+            .map(|n| n.max(0) as usize);
         *argi += 1;
         return v;
     }
@@ -135,7 +146,9 @@ fn format_one(verb: char, arg: &Value, spec: &Spec) -> String {
         },
         'q' => match arg {
             Value::Str(s) => go_quote(s),
-            Value::Int(i) => char::from_u32(*i as u32).map(|c| format!("{c:?}")).unwrap_or_else(bad),
+            Value::Int(i) => char::from_u32(*i as u32)
+                .map(|c| format!("{c:?}"))
+                .unwrap_or_else(bad),
             _ => bad(),
         },
         't' => match arg {
@@ -147,7 +160,9 @@ fn format_one(verb: char, arg: &Value, spec: &Spec) -> String {
             _ => bad(),
         },
         'c' => match arg.as_i64() {
-            Some(i) => char::from_u32(i as u32).map(String::from).unwrap_or_default(),
+            Some(i) => char::from_u32(i as u32)
+                .map(String::from)
+                .unwrap_or_default(),
             None => bad(),
         },
         'x' | 'X' | 'o' | 'b' => match arg {
@@ -231,7 +246,9 @@ fn truncate_prec(s: &str, prec: Option<usize>) -> String {
 }
 
 fn pad(body: &str, spec: &Spec, numeric: bool) -> String {
-    let Some(w) = spec.width else { return body.to_string() };
+    let Some(w) = spec.width else {
+        return body.to_string();
+    };
     let n = body.chars().count();
     if n >= w {
         return body.to_string();
@@ -259,10 +276,16 @@ mod tests {
         let a = [Value::str("ab"), Value::Int(7), Value::Float(1.5)];
         assert_eq!(sprintf("%s-%d-%v", &a), "ab-7-1.5");
         assert_eq!(sprintf("[%5s|%-4d|%.2f]", &a), "[   ab|7   |1.50]");
-        assert_eq!(sprintf("%q %03d", &[Value::str("x\"y"), Value::Int(5)]), "\"x\\\"y\" 005");
+        assert_eq!(
+            sprintf("%q %03d", &[Value::str("x\"y"), Value::Int(5)]),
+            "\"x\\\"y\" 005"
+        );
         assert_eq!(sprintf("%d", &[Value::str("x")]), "%!d(string=x)");
         assert_eq!(sprintf("%s %s", &[Value::str("x")]), "x %!s(MISSING)");
-        assert_eq!(sprint(&[Value::Int(1), Value::Int(2), Value::str("a"), Value::Int(3)]), "1 2a3");
+        assert_eq!(
+            sprint(&[Value::Int(1), Value::Int(2), Value::str("a"), Value::Int(3)]),
+            "1 2a3"
+        );
         assert_eq!(sprintln(&[Value::str("a"), Value::str("b")]), "a b\n");
     }
 }

@@ -21,11 +21,23 @@ pub enum ObjKind {
     Context(&'static str),
 }
 
+/// Which Go type a JSON `null` had: it prints as that type's nil does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NilKind {
+    /// A nil slice: `[]`.
+    Slice,
+    /// A nil map: `map[]`.
+    Map,
+}
+
 /// A template value.
 #[derive(Clone)]
 pub enum Value {
     Missing,
+    /// A nil pointer or interface: `<nil>`.
     Nil,
+    /// A nil slice or map.
+    NilOf(NilKind),
     Bool(bool),
     Int(i64),
     Float(f64),
@@ -43,6 +55,37 @@ impl std::fmt::Debug for Value {
     }
 }
 
+/// Field names that are pointers in Docker's types (a null prints `<nil>`);
+/// other nulls are nil slices, or nil maps for [`MAP_FIELDS`].
+const POINTER_FIELDS: &[&str] = &[
+    "Health",
+    "Healthcheck",
+    "IPAMConfig",
+    "MemorySwappiness",
+    "PidsLimit",
+    "OomKillDisable",
+    "Init",
+    "Node",
+    "Platform",
+    "Error",
+    "BindOptions",
+    "VolumeOptions",
+    "TmpfsOptions",
+    "DriverConfig",
+    "ManifestDescriptor",
+    "Descriptor",
+];
+
+/// Whether a field is a pointer in Docker's types: absent or null, it is `<nil>`.
+pub fn is_pointer_field(name: &str) -> bool {
+    POINTER_FIELDS.contains(&name)
+}
+
+/// Whether a field is a map in Docker's types.
+pub fn is_map_field(name: &str) -> bool {
+    MAP_FIELDS.contains(&name)
+}
+
 /// Field names whose JSON objects are Go maps in Docker's types.
 const MAP_FIELDS: &[&str] = &[
     "Labels",
@@ -58,6 +101,7 @@ const MAP_FIELDS: &[&str] = &[
     "StorageOpt",
     "Data",
     "Annotations",
+    "Details",
     "Runtimes",
     "Plugins",
 ];
@@ -81,8 +125,22 @@ impl Value {
             Value::Object(k, fields) => {
                 *k = kind;
                 for (name, x) in fields.iter_mut() {
-                    let is_map = MAP_FIELDS.contains(&name.as_str()) || (own_name == "LogConfig" && name == "Config");
-                    let child = if kind == ObjKind::Struct && is_map { ObjKind::Map } else { ObjKind::Struct };
+                    let is_map = MAP_FIELDS.contains(&name.as_str())
+                        || (own_name == "LogConfig" && name == "Config");
+                    if matches!(x, Value::Nil) && !is_pointer_field(name) {
+                        let nil = if is_map && kind == ObjKind::Struct {
+                            NilKind::Map
+                        } else {
+                            NilKind::Slice
+                        };
+                        *x = Value::NilOf(nil);
+                        continue;
+                    }
+                    let child = if kind == ObjKind::Struct && is_map {
+                        ObjKind::Map
+                    } else {
+                        ObjKind::Struct
+                    };
                     x.mark_maps(child, name);
                 }
             }
@@ -93,7 +151,7 @@ impl Value {
     /// Go's truthiness.
     pub fn truthy(&self) -> bool {
         match self {
-            Value::Missing | Value::Nil => false,
+            Value::Missing | Value::Nil | Value::NilOf(_) => false,
             Value::Bool(b) => *b,
             Value::Int(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
@@ -106,6 +164,7 @@ impl Value {
     }
 
     /// Looks up a field of an object.
+    #[cfg(test)]
     pub fn field(&self, name: &str) -> Option<&Value> {
         match self {
             Value::Object(_, fields) => fields.iter().find(|(k, _)| k == name).map(|(_, v)| v),
@@ -143,6 +202,8 @@ impl Value {
         match self {
             Value::Missing => out.push_str("<no value>"),
             Value::Nil => out.push_str("<nil>"),
+            Value::NilOf(NilKind::Slice) => out.push_str("[]"),
+            Value::NilOf(NilKind::Map) => out.push_str("map[]"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Int(i) => {
                 let _ = write!(out, "{i}");
@@ -197,7 +258,9 @@ impl Value {
 
     fn write_json(&self, out: &mut String, html: bool) {
         match self {
-            Value::Missing | Value::Nil | Value::Method(_) => out.push_str("null"),
+            Value::Missing | Value::Nil | Value::NilOf(_) | Value::Method(_) => {
+                out.push_str("null")
+            }
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Int(i) => {
                 let _ = write!(out, "{i}");
@@ -217,8 +280,10 @@ impl Value {
             }
             Value::Object(kind, fields) => {
                 let html = html || matches!(kind, ObjKind::Context(_));
-                let mut entries: Vec<&(String, Value)> =
-                    fields.iter().filter(|(_, v)| !matches!(v, Value::Method(_))).collect();
+                let mut entries: Vec<&(String, Value)> = fields
+                    .iter()
+                    .filter(|(_, v)| !matches!(v, Value::Method(_)))
+                    .collect();
                 if *kind != ObjKind::Struct {
                     entries.sort_by(|a, b| a.0.cmp(&b.0));
                 }
@@ -311,18 +376,35 @@ mod tests {
 
     #[test]
     fn prints_like_go() {
-        let v = Value::parse_json(r#"{"Env":["A=1","B=2"],"Labels":{"z":"1","a":"2"},"State":{"Running":true,"Pid":12}}"#)
-            .unwrap();
+        let v = Value::parse_json(
+            r#"{"Env":["A=1","B=2"],"Labels":{"z":"1","a":"2"},"State":{"Running":true,"Pid":12}}"#,
+        )
+        .unwrap();
         assert_eq!(v.field("Env").unwrap().to_go_string(), "[A=1 B=2]");
         assert_eq!(v.field("Labels").unwrap().to_go_string(), "map[a:2 z:1]");
         assert_eq!(v.field("State").unwrap().to_go_string(), "{true 12}");
-        assert_eq!(v.field("State").unwrap().to_json(), r#"{"Running":true,"Pid":12}"#);
+        assert_eq!(
+            v.field("State").unwrap().to_json(),
+            r#"{"Running":true,"Pid":12}"#
+        );
         assert_eq!(v.field("Labels").unwrap().to_json(), r#"{"a":"2","z":"1"}"#);
+        let v = Value::parse_json(
+            r#"{"Binds":null,"Labels":null,"Health":null,"Ports":{"80/tcp":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(v.field("Binds").unwrap().to_go_string(), "[]");
+        assert_eq!(v.field("Labels").unwrap().to_go_string(), "map[]");
+        assert_eq!(v.field("Health").unwrap().to_go_string(), "<nil>");
+        assert_eq!(v.field("Ports").unwrap().to_go_string(), "map[80/tcp:[]]");
+        assert_eq!(v.field("Binds").unwrap().to_json(), "null");
     }
 
     #[test]
     fn context_json_escapes_html() {
-        let v = Value::Object(ObjKind::Context("x"), vec![("b".into(), Value::str("<none>")), ("a".into(), Value::Nil)]);
+        let v = Value::Object(
+            ObjKind::Context("x"),
+            vec![("b".into(), Value::str("<none>")), ("a".into(), Value::Nil)],
+        );
         assert_eq!(v.to_json(), r#"{"a":null,"b":"\u003cnone\u003e"}"#);
     }
 }

@@ -75,10 +75,11 @@ fn static_elf(f: &File) -> Option<bool> {
         2 => (uint(&ident[0x20..0x28]), u16_at(0x36), u16_at(0x38)),
         _ => return Some(false),
     };
-    if phentsize < 4 {
+    let table_len = usize::from(phentsize) * usize::from(phnum);
+    if phentsize < 4 || table_len > 1 << 20 {
         return Some(false);
     }
-    let mut table = vec![0u8; usize::from(phentsize) * usize::from(phnum)];
+    let mut table = vec![0u8; table_len];
     f.read_exact_at(&mut table, phoff).ok()?;
     let has_interp = table
         .chunks_exact(usize::from(phentsize))

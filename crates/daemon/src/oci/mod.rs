@@ -4,7 +4,7 @@
 //! (`Config` + `HostConfig`) and the image's defaults into the
 //! [`berth_runtime::spec::Spec`] that the runtime executes, applying Docker's
 //! defaults and validation rules. Everything here is a pure translation except
-//! [`host::Host::probe`], which reads the few host facts Docker also consults
+//! [`Host::probe`], which reads the few host facts Docker also consults
 //! (kernel version, capabilities, CPUs, init binary, `/dev`).
 
 mod binds;
@@ -12,7 +12,7 @@ mod caps;
 mod command;
 mod devices;
 mod env;
-pub mod host;
+mod host;
 mod init;
 mod mounts;
 mod namespaces;
@@ -128,8 +128,7 @@ pub fn build_spec_on(input: &SpecInput, host: &Host) -> Result<Spec, SpecError> 
     let (masked_paths, readonly_paths) = paths::masked_and_readonly(hc)?;
     let seccomp = seccomp::for_container(&security.seccomp, hc.privileged, &cap_set, host)?;
 
-    let mut annotations = BTreeMap::new();
-    annotations.extend(user.annotations);
+    let annotations: BTreeMap<String, String> = user.annotations.into_iter().collect();
 
     Ok(Spec {
         oci_version: OCI_VERSION.to_string(),

@@ -115,7 +115,8 @@ pub fn is_cgroup2(path: &Path) -> bool {
 /// it relative.
 pub fn relative_path(path: &str) -> Result<PathBuf, CgroupError> {
     let p = Path::new(path.trim_start_matches('/'));
-    let ok = p.components().count() > 0 && p.components().all(|c| matches!(c, Component::Normal(_)));
+    let ok =
+        p.components().count() > 0 && p.components().all(|c| matches!(c, Component::Normal(_)));
     if !ok {
         return Err(CgroupError::InvalidPath(path.to_string()));
     }

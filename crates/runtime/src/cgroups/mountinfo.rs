@@ -39,9 +39,14 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let digits = b.get(i + 1..i + 4).filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        let digits = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
         if let (b'\\', Some(d)) = (b[i], digits) {
-            out.push(d.iter().fold(0u8, |v, c| v.wrapping_mul(8).wrapping_add(c - b'0')));
+            out.push(
+                d.iter()
+                    .fold(0u8, |v, c| v.wrapping_mul(8).wrapping_add(c - b'0')),
+            );
             i += 4;
         } else {
             out.push(b[i]);
@@ -92,7 +97,10 @@ impl HierarchyMount {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if out.iter().any(|h: &HierarchyMount| h.mount_point == mount_point) {
+            if out
+                .iter()
+                .any(|h: &HierarchyMount| h.mount_point == mount_point)
+            {
                 continue;
             }
             out.push(HierarchyMount {

@@ -107,6 +107,7 @@ fn c_string(stage: Stage, s: &[u8]) -> Result<CString, InitError> {
 fn prepare(args: InitArgs<'_>) -> Result<ReadyToExec, InitError> {
     let spec: &Spec = &args.bundle.spec;
     let plan = args.plan;
+    reset_signals()?;
     let console = setup_stdio(args.stdio)?;
     join_namespaces(plan)?;
     umask(Mode::empty());
@@ -127,6 +128,9 @@ fn prepare(args: InitArgs<'_>) -> Result<ReadyToExec, InitError> {
     for p in &spec.linux.masked_paths {
         protect::masked_path(p)?;
     }
+    // Docker creates a missing working directory in the container's layer,
+    // so even a read-only root gets it.
+    create_cwd(&spec.process.cwd)?;
     if spec.root.readonly {
         protect::remount_readonly(Path::new("/"))?;
     }
@@ -162,8 +166,9 @@ fn prepare(args: InitArgs<'_>) -> Result<ReadyToExec, InitError> {
     // now, while we still have it (the setup calls left must be allowed).
     if !spec.process.no_new_privileges {
         if let Some(f) = filter.take() {
-            f.load()
-                .map_err(|e| InitError::plain(Stage::Seccomp, format!("load seccomp filter: {e}")))?;
+            f.load().map_err(|e| {
+                InitError::plain(Stage::Seccomp, format!("load seccomp filter: {e}"))
+            })?;
         }
     }
     switch_user(spec, &user)?;
@@ -204,6 +209,51 @@ fn prepare(args: InitArgs<'_>) -> Result<ReadyToExec, InitError> {
         return Err(std::io::Error::last_os_error()).at(Stage::Stdio, || "close_range");
     }
     Ok(ready)
+}
+
+/// Default dispositions and an empty mask: the caller may ignore SIGPIPE
+/// (Rust programs do) or block signals, and ignored or blocked signals
+/// would survive `execve` into the container.
+fn reset_signals() -> Result<(), InitError> {
+    /// The kernel's `struct sigaction` (x86-64 layout). Every field but the
+    /// handler is zero and SIG_DFL is 0, so on arches without `sa_restorer`
+    /// the same bytes mean the same thing.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // glibc refuses to touch its internal signals (32, 33), so the raw call.
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a valid sigaction of the kernel's layout, no old action;
+        // the default disposition involves no handler code.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &default as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            )
+        };
+    }
+    nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    )
+    .at(Stage::Stdio, || "clear signal mask")
 }
 
 /// New session; stdio onto 0, 1, 2. Returns whether there is a terminal.
@@ -265,14 +315,18 @@ fn join_namespaces(plan: &Plan) -> Result<(), InitError> {
         setns(f, CloneFlags::from_bits_truncate(*flag)).at(Stage::Namespaces, what)?;
     }
     if plan.unshare_cgroup {
-        unshare(CloneFlags::CLONE_NEWCGROUP).at(Stage::Namespaces, || "unshare cgroup namespace")?;
+        unshare(CloneFlags::CLONE_NEWCGROUP)
+            .at(Stage::Namespaces, || "unshare cgroup namespace")?;
     }
     Ok(())
 }
 
 fn write_sysctl(key: &str, value: &str) -> Result<(), InitError> {
     if key.contains('/') || key.split('.').any(|p| p.is_empty() || p == "..") {
-        return Err(InitError::plain(Stage::Sysctl, format!("invalid sysctl {key:?}")));
+        return Err(InitError::plain(
+            Stage::Sysctl,
+            format!("invalid sysctl {key:?}"),
+        ));
     }
     let path = format!("/proc/sys/{}", key.replace('.', "/"));
     std::fs::write(&path, value).at(Stage::Sysctl, || format!("write sysctl {key}"))
@@ -290,13 +344,19 @@ fn resolve_user(spec: &Spec) -> Result<ExecUser, InitError> {
         .map_err(|e| InitError::plain(Stage::User, e.to_string()))
 }
 
-/// chdir to `cwd`, creating it first when missing (as Docker does).
+/// Creates the working directory when missing, as root.
+fn create_cwd(cwd: &str) -> Result<(), InitError> {
+    if cwd.is_empty() || std::fs::metadata(cwd).is_ok() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(cwd).at(Stage::Cwd, || format!("create cwd {cwd}"))
+}
+
 fn enter_cwd(cwd: &str) -> Result<(), InitError> {
     let cwd = if cwd.is_empty() { "/" } else { cwd };
-    if std::fs::metadata(cwd).is_err() {
-        std::fs::create_dir_all(cwd).at(Stage::Cwd, || format!("create cwd {cwd}"))?;
-    }
-    nix::unistd::chdir(cwd).at(Stage::Cwd, || format!("chdir to cwd ({cwd:?}) set in config.json failed"))
+    nix::unistd::chdir(cwd).at(Stage::Cwd, || {
+        format!("chdir to cwd ({cwd:?}) set in config.json failed")
+    })
 }
 
 /// Bounding set, then uid/gid/groups with caps kept, then the final sets.
@@ -311,16 +371,35 @@ fn switch_user(spec: &Spec, user: &ExecUser) -> Result<(), InitError> {
         caps::drop_bounding(s.bounding, last).at(Stage::Capabilities, || "drop bounding set")?;
         // SAFETY: prctl with integer arguments only.
         if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) } < 0 {
-            return Err(std::io::Error::last_os_error())
-                .at(Stage::Capabilities, || "set keepcaps");
+            return Err(std::io::Error::last_os_error()).at(Stage::Capabilities, || "set keepcaps");
         }
     }
-    let groups: Vec<nix::unistd::Gid> = user.groups.iter().map(|g| (*g).into()).collect();
-    nix::unistd::setgroups(&groups).at(Stage::User, || "setgroups")?;
-    nix::unistd::setgid(user.gid.into()).at(Stage::User, || format!("setgid {}", user.gid))?;
-    nix::unistd::setuid(user.uid.into()).at(Stage::User, || format!("setuid {}", user.uid))?;
+    set_ids(user)?;
     if let Some(s) = &sets {
         caps::apply(s).at(Stage::Capabilities, || "set capabilities")?;
     }
     Ok(())
+}
+
+/// setgroups, setresgid, setresuid as raw syscalls: glibc's wrappers
+/// broadcast to every thread glibc knows of, and in a process cloned from
+/// a multi-threaded one those threads do not exist (it would wait forever).
+fn set_ids(user: &ExecUser) -> Result<(), InitError> {
+    let check = |rc: libc::c_long, what: &dyn Fn() -> String| {
+        if rc < 0 {
+            Err(std::io::Error::last_os_error()).at(Stage::User, what)
+        } else {
+            Ok(())
+        }
+    };
+    // SAFETY: the groups slice is valid for its length.
+    let rc = unsafe { libc::syscall(libc::SYS_setgroups, user.groups.len(), user.groups.as_ptr()) };
+    check(rc, &|| "setgroups".to_string())?;
+    let (uid, gid) = (user.uid, user.gid);
+    // SAFETY: integer arguments only.
+    let rc = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    check(rc, &|| format!("setgid {gid}"))?;
+    // SAFETY: integer arguments only.
+    let rc = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    check(rc, &|| format!("setuid {uid}"))
 }

@@ -118,7 +118,10 @@ mod tests {
     fn runc_messages_and_codes() {
         let d = tempfile::tempdir().unwrap();
         let e = find_executable("nosuch", Some(&d.path().display().to_string())).unwrap_err();
-        assert_eq!(e.message, "exec: \"nosuch\": executable file not found in $PATH");
+        assert_eq!(
+            e.message,
+            "exec: \"nosuch\": executable file not found in $PATH"
+        );
         assert_eq!(e.exit_code, Some(127));
 
         let missing = d.path().join("x");
@@ -153,6 +156,9 @@ mod tests {
         let e = exec_failed(Path::new("/bin/x"), libc::ENOEXEC);
         assert_eq!(e.message, "exec /bin/x: exec format error");
         assert_eq!(e.exit_code, Some(126));
-        assert_eq!(exec_failed(Path::new("/x"), libc::ENOENT).exit_code, Some(127));
+        assert_eq!(
+            exec_failed(Path::new("/x"), libc::ENOENT).exit_code,
+            Some(127)
+        );
     }
 }

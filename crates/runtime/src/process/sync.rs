@@ -100,9 +100,8 @@ impl Channel {
         let mut buf = [0u8; MAX_MESSAGE];
         loop {
             // SAFETY: buf is a valid writable buffer of buf.len() bytes.
-            let n = unsafe {
-                libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
-            };
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n > 0 {
                 let len = usize::try_from(n).unwrap_or(0);
                 return serde_json::from_slice(&buf[..len])

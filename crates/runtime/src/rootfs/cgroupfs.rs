@@ -20,8 +20,8 @@ pub fn mount_cgroupfs(target: &Path, flags: MsFlags) -> Result<(), InitError> {
     }
     let base = flags - MsFlags::MS_RDONLY;
     mount(Some("tmpfs"), target, Some("tmpfs"), base, Some("mode=755")).at(Stage::Rootfs, what)?;
-    let hierarchies = HierarchyMount::from_mountinfo()
-        .at(Stage::Rootfs, || "read /proc/self/mountinfo")?;
+    let hierarchies =
+        HierarchyMount::from_mountinfo().at(Stage::Rootfs, || "read /proc/self/mountinfo")?;
     for h in hierarchies {
         let dir = target.join(&h.name);
         fs::create_dir_all(&dir).at(Stage::Rootfs, || format!("create {}", dir.display()))?;
@@ -30,8 +30,9 @@ pub fn mount_cgroupfs(target: &Path, flags: MsFlags) -> Result<(), InitError> {
         } else {
             ("cgroup", Some(h.options.as_str()))
         };
-        mount(Some("cgroup"), &dir, Some(kind), flags, data)
-            .at(Stage::Rootfs, || format!("mount cgroup {} on {}", h.name, dir.display()))?;
+        mount(Some("cgroup"), &dir, Some(kind), flags, data).at(Stage::Rootfs, || {
+            format!("mount cgroup {} on {}", h.name, dir.display())
+        })?;
     }
     if flags.contains(MsFlags::MS_RDONLY) {
         mount(
@@ -41,7 +42,9 @@ pub fn mount_cgroupfs(target: &Path, flags: MsFlags) -> Result<(), InitError> {
             flags | MsFlags::MS_REMOUNT,
             Some("mode=755"),
         )
-        .at(Stage::Rootfs, || format!("remount {} read-only", target.display()))?;
+        .at(Stage::Rootfs, || {
+            format!("remount {} read-only", target.display())
+        })?;
     }
     Ok(())
 }

@@ -79,14 +79,8 @@ fn create_device(rootfs: &Path, d: &Device) -> Result<(), InitError> {
         // Without CAP_MKNOD: bind the host's node instead.
         Err(nix::errno::Errno::EPERM) => {
             fs::File::create(&target).at(Stage::Devices, what)?;
-            mount(
-                Some(d.path.as_str()),
-                &target,
-                NONE,
-                MsFlags::MS_BIND,
-                NONE,
-            )
-            .at(Stage::Devices, what)?;
+            mount(Some(d.path.as_str()), &target, NONE, MsFlags::MS_BIND, NONE)
+                .at(Stage::Devices, what)?;
             return Ok(());
         }
         Err(e) => return Err(e).at(Stage::Devices, what),
@@ -121,15 +115,14 @@ pub fn populate(rootfs: &Path, devices: &[Device], console: bool) -> Result<(), 
         if fs::symlink_metadata(&target).is_err() {
             fs::File::create(&target).at(Stage::Devices, || "create /dev/console")?;
         }
-        // Stdin is the terminal's slave by now.
-        mount(
-            Some("/proc/self/fd/0"),
-            &target,
-            NONE,
-            MsFlags::MS_BIND,
-            NONE,
-        )
-        .at(Stage::Devices, || "bind terminal on /dev/console")?;
+        // Stdin is the terminal's slave by now. Its fd belongs to the
+        // parent's mount namespace, which bind mounts refuse: go through
+        // its path, which names our copy of the host's devpts mount.
+        let slave =
+            fs::read_link("/proc/self/fd/0").at(Stage::Devices, || "find the terminal's path")?;
+        mount(Some(&slave), &target, NONE, MsFlags::MS_BIND, NONE).at(Stage::Devices, || {
+            format!("bind terminal {} on /dev/console", slave.display())
+        })?;
     }
     Ok(())
 }

@@ -56,7 +56,9 @@ fn mount_root(rootfs: &Path, rootfs_mounts: &[Mount]) -> Result<(), InitError> {
             MsFlags::MS_BIND | MsFlags::MS_REC,
             NONE,
         )
-        .at(Stage::Rootfs, || format!("bind rootfs {}", rootfs.display()));
+        .at(Stage::Rootfs, || {
+            format!("bind rootfs {}", rootfs.display())
+        });
     }
     for m in rootfs_mounts {
         let target = match m.destination.as_str() {
@@ -74,7 +76,10 @@ fn create_target(m: &Mount, opts: &MountOptions, target: &Path) -> Result<(), In
     if fs::symlink_metadata(target).is_ok() {
         return Ok(());
     }
-    let file = opts.is_bind() && fs::metadata(&m.source).map(|s| !s.is_dir()).unwrap_or(false);
+    let file = opts.is_bind()
+        && fs::metadata(&m.source)
+            .map(|s| !s.is_dir())
+            .unwrap_or(false);
     let ctx = || format!("create mount target {}", target.display());
     if file {
         if let Some(parent) = target.parent() {
@@ -126,8 +131,9 @@ pub(crate) fn mount_entry(m: &Mount, target: &Path) -> Result<(), InitError> {
         mount(Some(m.source.as_str()), target, kind, opts.flags, data).at(Stage::Rootfs, what)?;
     }
     if !opts.propagation.is_empty() {
-        mount(NONE, target, NONE, opts.propagation, NONE)
-            .at(Stage::Rootfs, || format!("set propagation of {}", target.display()))?;
+        mount(NONE, target, NONE, opts.propagation, NONE).at(Stage::Rootfs, || {
+            format!("set propagation of {}", target.display())
+        })?;
     }
     Ok(())
 }

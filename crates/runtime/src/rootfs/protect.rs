@@ -37,13 +37,20 @@ fn current_flags(path: &Path) -> MsFlags {
 /// Remounts the mount at `path` read-only, keeping its other flags.
 pub fn remount_readonly(path: &Path) -> Result<(), InitError> {
     let flags = current_flags(path) | MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
-    mount(NONE, path, NONE, flags, NONE)
-        .at(Stage::Paths, || format!("remount {} read-only", path.display()))
+    mount(NONE, path, NONE, flags, NONE).at(Stage::Paths, || {
+        format!("remount {} read-only", path.display())
+    })
 }
 
 pub fn readonly_path(p: &str) -> Result<(), InitError> {
     let path = Path::new(p);
-    match mount(Some(path), path, NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE) {
+    match mount(
+        Some(path),
+        path,
+        NONE,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        NONE,
+    ) {
         Ok(()) => remount_readonly(path),
         Err(Errno::ENOENT) => Ok(()),
         Err(e) => Err(e).at(Stage::Paths, || format!("bind {p} read-only")),
@@ -57,13 +64,7 @@ pub fn masked_path(p: &str) -> Result<(), InitError> {
         Err(_) => return Ok(()),
     };
     let r = if is_dir {
-        mount(
-            Some("tmpfs"),
-            path,
-            Some("tmpfs"),
-            MsFlags::MS_RDONLY,
-            NONE,
-        )
+        mount(Some("tmpfs"), path, Some("tmpfs"), MsFlags::MS_RDONLY, NONE)
     } else {
         mount(Some("/dev/null"), path, NONE, MsFlags::MS_BIND, NONE)
     };

@@ -8,7 +8,10 @@ use crate::spec::DeviceRule;
 
 /// `c 1:3 rwm`; a missing type is `a`, a missing number `*`.
 pub fn rule_line(r: &DeviceRule) -> String {
-    let num = |n: Option<i64>| n.filter(|n| *n >= 0).map_or("*".to_string(), |n| n.to_string());
+    let num = |n: Option<i64>| {
+        n.filter(|n| *n >= 0)
+            .map_or("*".to_string(), |n| n.to_string())
+    };
     format!(
         "{} {}:{} {}",
         r.kind.as_deref().unwrap_or("a"),
@@ -20,7 +23,11 @@ pub fn rule_line(r: &DeviceRule) -> String {
 
 pub fn apply(dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
     for r in rules {
-        let file = if r.allow { "devices.allow" } else { "devices.deny" };
+        let file = if r.allow {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
         write(&dir.join(file), &rule_line(r))?;
     }
     Ok(())

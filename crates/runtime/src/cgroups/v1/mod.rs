@@ -11,8 +11,8 @@ pub(crate) mod pids;
 
 use std::path::{Path, PathBuf};
 
-use super::{create_dir, keyed_value, read, remove_dir, write, CgroupError, CgroupManager};
 use super::HierarchyMount;
+use super::{create_dir, keyed_value, read, remove_dir, write, CgroupError, CgroupManager};
 use crate::spec::Resources;
 
 #[derive(Debug)]
@@ -132,7 +132,10 @@ mod tests {
         let m = V1Manager::new(hs, Path::new("berth/c1"));
         m.create().unwrap();
         // The intermediate cpuset dir inherited the root's cpus and mems.
-        assert_eq!(fs::read_to_string(root.join("cpuset/berth/cpuset.cpus")).unwrap(), "0-3");
+        assert_eq!(
+            fs::read_to_string(root.join("cpuset/berth/cpuset.cpus")).unwrap(),
+            "0-3"
+        );
         let r = Resources {
             memory: Some(Memory {
                 limit: Some(64 << 20),
@@ -159,7 +162,9 @@ mod tests {
         let get = |p: &str| fs::read_to_string(root.join(p)).unwrap();
         assert_eq!(get("memory/berth/c1/memory.limit_in_bytes"), "67108864");
         // No memsw file in the tree: swap accounting is off, nothing written.
-        assert!(!root.join("memory/berth/c1/memory.memsw.limit_in_bytes").exists());
+        assert!(!root
+            .join("memory/berth/c1/memory.memsw.limit_in_bytes")
+            .exists());
         assert_eq!(get("cpu/berth/c1/cpu.shares"), "512");
         assert_eq!(get("cpu/berth/c1/cpu.cfs_quota_us"), "50000");
         assert_eq!(get("cpuset/berth/c1/cpuset.cpus"), "1");

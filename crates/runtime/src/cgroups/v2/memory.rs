@@ -52,8 +52,14 @@ mod tests {
             swap,
             reservation: None,
         };
-        assert_eq!(swap_max(&m(Some(100), Some(300))).unwrap().as_deref(), Some("200"));
-        assert_eq!(swap_max(&m(Some(100), Some(-1))).unwrap().as_deref(), Some("max"));
+        assert_eq!(
+            swap_max(&m(Some(100), Some(300))).unwrap().as_deref(),
+            Some("200")
+        );
+        assert_eq!(
+            swap_max(&m(Some(100), Some(-1))).unwrap().as_deref(),
+            Some("max")
+        );
         assert_eq!(swap_max(&m(None, None)).unwrap(), None);
         assert!(swap_max(&m(Some(300), Some(100))).is_err());
     }

@@ -103,12 +103,19 @@ mod tests {
     fn writes_unified_files_in_temp_root() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
-        fs::write(root.join("cgroup.controllers"), "cpuset cpu io memory pids\n").unwrap();
+        fs::write(
+            root.join("cgroup.controllers"),
+            "cpuset cpu io memory pids\n",
+        )
+        .unwrap();
         let m = V2Manager::new(root, Path::new("berth/c2"));
         m.create().unwrap();
         let get = |p: &str| fs::read_to_string(root.join(p)).unwrap();
         assert_eq!(get("cgroup.subtree_control"), "+cpu +cpuset +memory +pids");
-        assert_eq!(get("berth/cgroup.subtree_control"), "+cpu +cpuset +memory +pids");
+        assert_eq!(
+            get("berth/cgroup.subtree_control"),
+            "+cpu +cpuset +memory +pids"
+        );
         let r = Resources {
             memory: Some(Memory {
                 limit: Some(100 << 20),
@@ -135,8 +142,11 @@ mod tests {
         assert_eq!(get("berth/c2/pids.max"), "100");
         m.add_task(42).unwrap();
         assert_eq!(get("berth/c2/cgroup.procs"), "42");
-        fs::write(root.join("berth/c2/memory.events"), "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n")
-            .unwrap();
+        fs::write(
+            root.join("berth/c2/memory.events"),
+            "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n",
+        )
+        .unwrap();
         assert_eq!(m.oom_kill_count().unwrap(), 1);
     }
 

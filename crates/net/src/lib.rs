@@ -1,0 +1,64 @@
+//! berth-net: container networking for the daemon, as a synchronous library
+//! (call it from `spawn_blocking`). It owns the kernel side only: Linux
+//! bridges and veth pairs (by netlink, see `netlink`), IPv4 address
+//! management (`ipam`, serialisable state the daemon persists), `-p` parsing
+//! (`ports`) and host port reservations (`alloc`), and NAT/filtering in one
+//! nftables table `ip berth` (`nft`). The daemon keeps the records.
+//!
+//! Every function acts in the network namespace of the calling thread.
+
+pub mod alloc;
+pub mod endpoint;
+pub mod ipam;
+pub mod ipnet;
+pub mod netlink;
+pub mod netns;
+pub mod network;
+pub mod nft;
+pub mod ports;
+pub mod publish;
+pub mod sysctl;
+
+pub use endpoint::{connect, disconnect, mac_for_ip, Endpoint};
+pub use ipam::{pick_subnet, Ipam, IpamError};
+pub use ipnet::Ipv4Net;
+pub use network::{ensure_bridge, remove_network, NetworkConfig, DEFAULT_BRIDGE};
+pub use ports::{parse_publish, PortBinding, PortSpecError, Proto};
+pub use publish::{publish, unpublish};
+
+/// Any failure of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error(transparent)]
+    Netlink(#[from] netlink::NetlinkError),
+    #[error(transparent)]
+    Netns(#[from] netns::NetnsError),
+    #[error(transparent)]
+    Nft(#[from] nft::NftError),
+    #[error(transparent)]
+    Sysctl(#[from] sysctl::SysctlError),
+    #[error(transparent)]
+    Ipam(#[from] IpamError),
+    #[error(transparent)]
+    PortSpec(#[from] PortSpecError),
+    #[error(transparent)]
+    Port(#[from] alloc::AllocError),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Removes everything berth-net created in the calling thread's namespace:
+/// the bridges listed in the nftables table, then the table itself. For
+/// tests and `berthd --cleanup`; host port reservations of this process are
+/// not touched.
+pub fn cleanup_all() -> Result<(), NetError> {
+    let bridges = nft::listed_bridges()?;
+    if !bridges.is_empty() {
+        let mut nl = netlink::Socket::open()?;
+        for b in bridges.iter().filter(|b| network::validate_ifname(b).is_ok()) {
+            nl.delete_link(b)?;
+        }
+    }
+    nft::delete_table()?;
+    Ok(())
+}
