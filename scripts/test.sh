@@ -10,4 +10,4 @@ export BERTH_TEST_IMAGE=$PWD/fixtures/out/busybox.tar
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 cargo build --workspace -q
-cargo test --workspace -q -- --test-threads=2
+cargo test --workspace --no-fail-fast -q -- --test-threads=2

@@ -10,9 +10,18 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 
-pub async fn attach(d: &Arc<Daemon>, id: &str, q: &Query, req: Request<Incoming>) -> Result<Resp, Error> {
+pub async fn attach(
+    d: &Arc<Daemon>,
+    id: &str,
+    q: &Query,
+    req: Request<Incoming>,
+) -> Result<Resp, Error> {
     let entry = d.containers.get(id)?;
-    let streams = (q.flag("stdin", false), q.flag("stdout", false), q.flag("stderr", false));
+    let streams = (
+        q.flag("stdin", false),
+        q.flag("stdout", false),
+        q.flag("stderr", false),
+    );
     let (running, tty, status) = {
         let rec = entry.lock();
         (rec.state.running, rec.config.tty, rec.state.status.clone())
@@ -34,16 +43,24 @@ pub async fn attach(d: &Arc<Daemon>, id: &str, q: &Query, req: Request<Incoming>
         .get("upgrade")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"));
     let mut resp = http::bytes(
-        if upgrade { StatusCode::SWITCHING_PROTOCOLS } else { StatusCode::OK },
+        if upgrade {
+            StatusCode::SWITCHING_PROTOCOLS
+        } else {
+            StatusCode::OK
+        },
         content_type,
         Vec::new(),
     );
     if upgrade {
-        resp.headers_mut().insert("Connection", "Upgrade".parse().expect("static header"));
-        resp.headers_mut().insert("Upgrade", "tcp".parse().expect("static header"));
+        resp.headers_mut()
+            .insert("Connection", "Upgrade".parse().expect("static header"));
+        resp.headers_mut()
+            .insert("Upgrade", "tcp".parse().expect("static header"));
     }
     tokio::spawn(async move {
-        let Ok(upgraded) = hyper::upgrade::on(req).await else { return };
+        let Ok(upgraded) = hyper::upgrade::on(req).await else {
+            return;
+        };
         let mut client = TokioIo::new(upgraded);
         let shim = match shim_stream {
             Some(Source::Now(s)) => s,

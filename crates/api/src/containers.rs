@@ -13,7 +13,9 @@ use std::sync::Arc;
 pub async fn create(d: &Arc<Daemon>, q: &Query, body: Incoming) -> Result<Resp, Error> {
     let v = read_json(body).await?;
     if v.is_null() {
-        return Err(Error::invalid("config cannot be empty in order to create a container"));
+        return Err(Error::invalid(
+            "config cannot be empty in order to create a container",
+        ));
     }
     let config: Config = serde_json::from_value(v.clone())
         .map_err(|e| Error::invalid(format!("invalid container config: {e}")))?;
@@ -105,7 +107,9 @@ pub async fn logs(d: &Arc<Daemon>, id: &str, q: &Query) -> Result<Resp, Error> {
         details: q.flag("details", false),
     };
     if !opts.stdout && !opts.stderr {
-        return Err(Error::invalid("Bad parameters: you must choose at least one stream"));
+        return Err(Error::invalid(
+            "Bad parameters: you must choose at least one stream",
+        ));
     }
     let (rx, tty) = d.logs(id, opts)?;
     let ct = if tty {
@@ -131,7 +135,10 @@ pub async fn prune(d: &Arc<Daemon>) -> Result<Resp, Error> {
             deleted.push(e.id.clone());
         }
     }
-    Ok(json(StatusCode::OK, &j!({"ContainersDeleted": deleted, "SpaceReclaimed": 0})))
+    Ok(json(
+        StatusCode::OK,
+        &j!({"ContainersDeleted": deleted, "SpaceReclaimed": 0}),
+    ))
 }
 
 /// Maps any handler error to its response.

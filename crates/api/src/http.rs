@@ -23,10 +23,15 @@ impl Body for ApiBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             ApiBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            ApiBody::Stream(rx) => rx.poll_recv(cx).map(|o| o.map(|v| Ok(Frame::data(Bytes::from(v))))),
+            ApiBody::Stream(rx) => rx
+                .poll_recv(cx)
+                .map(|o| o.map(|v| Ok(Frame::data(Bytes::from(v))))),
         }
     }
 
@@ -41,9 +46,20 @@ fn with_headers(status: StatusCode, content_type: &str, body: ApiBody) -> Resp {
     let mut r = Response::new(body);
     *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert("Content-Type", content_type.parse().expect("static header value"));
-    h.insert("Api-Version", berth_daemon::system::API_VERSION.parse().expect("static header value"));
-    h.insert("Docker-Experimental", "false".parse().expect("static header value"));
+    h.insert(
+        "Content-Type",
+        content_type.parse().expect("static header value"),
+    );
+    h.insert(
+        "Api-Version",
+        berth_daemon::system::API_VERSION
+            .parse()
+            .expect("static header value"),
+    );
+    h.insert(
+        "Docker-Experimental",
+        "false".parse().expect("static header value"),
+    );
     h.insert("Ostype", "linux".parse().expect("static header value"));
     h.insert(
         "Server",
@@ -196,7 +212,10 @@ pub fn body_reader(mut body: Incoming) -> BodyReader {
             }
         }
     });
-    BodyReader { rx, cur: Bytes::new() }
+    BodyReader {
+        rx,
+        cur: Bytes::new(),
+    }
 }
 
 /// A blocking `Write` whose bytes become a streaming response body.
@@ -220,7 +239,9 @@ mod tests {
 
     #[test]
     fn parses_queries() {
-        let q = Query::parse(Some("all=1&filters=%7B%22a%22%3A1%7D&changes=CMD+x&changes=ENV+a%3Db&t=5"));
+        let q = Query::parse(Some(
+            "all=1&filters=%7B%22a%22%3A1%7D&changes=CMD+x&changes=ENV+a%3Db&t=5",
+        ));
         assert!(q.flag("all", false));
         assert_eq!(q.str("filters"), "{\"a\":1}");
         assert_eq!(q.all("changes"), ["CMD x", "ENV a=b"]);

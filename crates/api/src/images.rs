@@ -8,7 +8,9 @@ use hyper::StatusCode;
 use serde_json::{json as j, Value};
 use std::sync::Arc;
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::internal(e.to_string()))?
@@ -51,7 +53,9 @@ pub async fn history(d: &Arc<Daemon>, name: &str) -> Result<Resp, Error> {
 pub async fn tag(d: &Arc<Daemon>, name: &str, q: &Query) -> Result<Resp, Error> {
     let repo = q.str("repo");
     if repo.is_empty() {
-        return Err(Error::invalid("repository name must have at least one component"));
+        return Err(Error::invalid(
+            "repository name must have at least one component",
+        ));
     }
     let target = match q.get("tag").filter(|t| !t.is_empty()) {
         Some(t) => format!("{repo}:{t}"),
@@ -68,7 +72,10 @@ pub async fn remove(d: &Arc<Daemon>, name: &str, q: &Query) -> Result<Resp, Erro
 
 pub async fn prune(d: &Arc<Daemon>, q: &Query) -> Result<Resp, Error> {
     let (items, space) = d.prune_images(q.str("filters"))?;
-    Ok(json(StatusCode::OK, &j!({"ImagesDeleted": deleted_json(&items), "SpaceReclaimed": space})))
+    Ok(json(
+        StatusCode::OK,
+        &j!({"ImagesDeleted": deleted_json(&items), "SpaceReclaimed": space}),
+    ))
 }
 
 pub async fn load(d: &Arc<Daemon>, body: Incoming) -> Result<Resp, Error> {
@@ -79,7 +86,11 @@ pub async fn load(d: &Arc<Daemon>, body: Incoming) -> Result<Resp, Error> {
         .iter()
         .map(|l: &Loaded| j!({"stream": format!("{l}\n")}))
         .collect();
-    Ok(http::bytes(StatusCode::OK, "application/json", json_lines(&lines)))
+    Ok(http::bytes(
+        StatusCode::OK,
+        "application/json",
+        json_lines(&lines),
+    ))
 }
 
 pub async fn save(d: &Arc<Daemon>, names: Vec<String>) -> Result<Resp, Error> {
@@ -105,9 +116,14 @@ pub async fn create(d: &Arc<Daemon>, q: &Query, body: Incoming) -> Result<Resp, 
         )));
     }
     if q.str("fromSrc") != "-" {
-        return Err(Error::invalid("import from a URL is not supported yet; use a file or -"));
+        return Err(Error::invalid(
+            "import from a URL is not supported yet; use a file or -",
+        ));
     }
-    let reference = match (q.get("repo").filter(|r| !r.is_empty()), q.get("tag").filter(|t| !t.is_empty())) {
+    let reference = match (
+        q.get("repo").filter(|r| !r.is_empty()),
+        q.get("tag").filter(|t| !t.is_empty()),
+    ) {
         (Some(r), Some(t)) => Some(format!("{r}:{t}")),
         (Some(r), None) => Some(r.to_string()),
         _ => None,
@@ -116,6 +132,12 @@ pub async fn create(d: &Arc<Daemon>, q: &Query, body: Incoming) -> Result<Resp, 
     let message = q.str("message").to_string();
     let reader = body_reader(body);
     let images = d.images.clone();
-    let id = blocking(move || Ok(images.import(reader, reference.as_deref(), &changes, &message)?)).await?;
-    Ok(http::bytes(StatusCode::OK, "application/json", json_lines(&[j!({"status": id})])))
+    let id =
+        blocking(move || Ok(images.import(reader, reference.as_deref(), &changes, &message)?))
+            .await?;
+    Ok(http::bytes(
+        StatusCode::OK,
+        "application/json",
+        json_lines(&[j!({"status": id})]),
+    ))
 }

@@ -14,7 +14,10 @@ pub fn split_version(path: &str) -> (Option<&str>, &str) {
     if let Some(rest) = path.strip_prefix("/v") {
         if let Some(i) = rest.find('/') {
             let v = &rest[..i];
-            if v.split('.').count() == 2 && v.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+            if v.split('.').count() == 2
+                && v.split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            {
                 return (Some(v), &rest[i..]);
             }
         }
@@ -49,15 +52,24 @@ pub async fn route(d: Arc<Daemon>, req: Request<Incoming>) -> Resp {
     let r = match (&method, segs.as_slice()) {
         (&Method::GET | &Method::HEAD, ["_ping"]) => {
             let mut r = http::bytes(StatusCode::OK, "text/plain; charset=utf-8", "OK");
-            r.headers_mut().insert("Builder-Version", "1".parse().expect("static header"));
-            r.headers_mut().insert("Swarm", "inactive".parse().expect("static header"));
-            r.headers_mut().insert("Cache-Control", "no-cache, no-store, must-revalidate".parse().expect("static header"));
+            r.headers_mut()
+                .insert("Builder-Version", "1".parse().expect("static header"));
+            r.headers_mut()
+                .insert("Swarm", "inactive".parse().expect("static header"));
+            r.headers_mut().insert(
+                "Cache-Control",
+                "no-cache, no-store, must-revalidate"
+                    .parse()
+                    .expect("static header"),
+            );
             Ok(r)
         }
         (&Method::GET, ["version"]) => Ok(http::json(StatusCode::OK, &d.version())),
         (&Method::GET, ["info"]) => Ok(http::json(StatusCode::OK, &d.info())),
         (&Method::GET, ["containers", "json"]) => containers::list(&d, &q).await,
-        (&Method::POST, ["containers", "create"]) => containers::create(&d, &q, req.into_body()).await,
+        (&Method::POST, ["containers", "create"]) => {
+            containers::create(&d, &q, req.into_body()).await
+        }
         (&Method::POST, ["containers", "prune"]) => containers::prune(&d).await,
         (&Method::GET, ["containers", id, "json"]) => containers::inspect(&d, id).await,
         (&Method::GET, ["containers", id, "logs"]) => containers::logs(&d, id, &q).await,
@@ -86,7 +98,12 @@ pub async fn route(d: Arc<Daemon>, req: Request<Incoming>) -> Resp {
 }
 
 /// Image names contain `/` and `:`, so `/images/{name}/{op}` is split from the right.
-async fn image_route(d: &Arc<Daemon>, method: &Method, path: &str, q: &Query) -> Result<Resp, Error> {
+async fn image_route(
+    d: &Arc<Daemon>,
+    method: &Method,
+    path: &str,
+    q: &Query,
+) -> Result<Resp, Error> {
     let rest = path.trim_start_matches("/images/");
     let (name, op) = match rest.rsplit_once('/') {
         Some((n, op)) if matches!(op, "json" | "history" | "tag" | "get" | "push") => (n, op),
@@ -109,8 +126,14 @@ mod tests {
 
     #[test]
     fn splits_version_prefix() {
-        assert_eq!(split_version("/v1.41/containers/json"), (Some("1.41"), "/containers/json"));
-        assert_eq!(split_version("/containers/json"), (None, "/containers/json"));
+        assert_eq!(
+            split_version("/v1.41/containers/json"),
+            (Some("1.41"), "/containers/json")
+        );
+        assert_eq!(
+            split_version("/containers/json"),
+            (None, "/containers/json")
+        );
         assert_eq!(split_version("/volumes/x"), (None, "/volumes/x"));
         assert!(version_tuple("1.9") < version_tuple("1.24"));
     }

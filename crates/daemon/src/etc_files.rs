@@ -84,8 +84,14 @@ mod tests {
         let h = HostConfig::default();
         let r = resolv_conf(&h, "nameserver 127.0.0.53\nsearch corp\n");
         assert_eq!(r, "nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch corp\n");
-        let host = HostConfig { network_mode: "host".into(), ..Default::default() };
-        assert_eq!(resolv_conf(&host, "nameserver 127.0.0.53\n"), "nameserver 127.0.0.53\n");
+        let host = HostConfig {
+            network_mode: "host".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolv_conf(&host, "nameserver 127.0.0.53\n"),
+            "nameserver 127.0.0.53\n"
+        );
     }
 
     #[test]
@@ -104,7 +110,10 @@ mod tests {
 
     #[test]
     fn hosts_has_loopback_and_extra_hosts() {
-        let h = HostConfig { extra_hosts: Some(vec!["db:10.1.2.3".into()]), ..Default::default() };
+        let h = HostConfig {
+            extra_hosts: Some(vec!["db:10.1.2.3".into()]),
+            ..Default::default()
+        };
         let s = hosts(&h, "", None);
         assert!(s.starts_with("127.0.0.1\tlocalhost\n"));
         assert!(s.ends_with("10.1.2.3\tdb\n"));

@@ -25,7 +25,10 @@ impl Filters {
                 return Err(Error::invalid(format!("invalid filter '{k}'")));
             }
             let list: Vec<String> = match vals {
-                serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
                 serde_json::Value::Object(o) => o
                     .iter()
                     .filter(|(_, b)| b.as_bool() == Some(true))

@@ -38,7 +38,11 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 fn tags(img: &Value) -> Vec<String> {
     img["RepoTags"]
         .as_array()
-        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -56,7 +60,10 @@ impl Daemon {
         let f = Filters::parse(filters, IMAGE_FILTERS)?;
         let created_of = |key: &str| -> Result<i64> {
             let v = self.images.inspect(key)?;
-            let t = v["Created"].as_str().and_then(berth_util::time::parse_rfc3339).unwrap_or(0);
+            let t = v["Created"]
+                .as_str()
+                .and_then(berth_util::time::parse_rfc3339)
+                .unwrap_or(0);
             Ok((t / 1_000_000_000) as i64)
         };
         let before = f.get("before").first().map(|k| created_of(k)).transpose()?;
@@ -75,7 +82,9 @@ impl Daemon {
             let created = img["Created"].as_i64().unwrap_or(0);
             f.any("dangling", |v| (v == "true" || v == "1") == dangling)
                 && f.any("reference", |p| reference_matches(img, p))
-                && f.get("label").iter().all(|l| label_matches(labels.as_ref(), l))
+                && f.get("label")
+                    .iter()
+                    .all(|l| label_matches(labels.as_ref(), l))
                 && before.is_none_or(|b| created < b)
                 && after.is_none_or(|a| created > a)
         });
@@ -96,7 +105,12 @@ impl Daemon {
     }
 
     /// `DELETE /images/{name}`.
-    pub fn remove_image(&self, name: &str, force: bool, prune: bool) -> Result<Vec<berth_image::Deleted>> {
+    pub fn remove_image(
+        &self,
+        name: &str,
+        force: bool,
+        prune: bool,
+    ) -> Result<Vec<berth_image::Deleted>> {
         let in_use = |id: &str| self.container_using_image(id);
         Ok(self.images.remove(name, force, prune, &in_use)?)
     }

@@ -44,13 +44,20 @@ impl Daemon {
         host: HostConfig,
     ) -> Result<String> {
         if config.image.is_empty() {
-            return Err(Error::invalid("config cannot be empty in order to create a container"));
+            return Err(Error::invalid(
+                "config cannot be empty in order to create a container",
+            ));
         }
         let name = match name.filter(|n| !n.is_empty()) {
             Some(n) => names::validate(n).map_err(Error::invalid)?.to_string(),
             None => self.unused_name(),
         };
-        if let Some(other) = self.containers.get(&name).ok().filter(|e| e.lock().name == format!("/{name}")) {
+        if let Some(other) = self
+            .containers
+            .get(&name)
+            .ok()
+            .filter(|e| e.lock().name == format!("/{name}"))
+        {
             return Err(Error::conflict(format!(
                 "Conflict. The container name \"/{name}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
                 other.id
@@ -67,7 +74,9 @@ impl Daemon {
         .await
         .map_err(|e| Error::internal(e.to_string()))?
         .map_err(|e| match Error::from(e) {
-            e if e.kind == Kind::NotFound => Error::not_found(format!("No such image: {}", config.image)),
+            e if e.kind == Kind::NotFound => {
+                Error::not_found(format!("No such image: {}", config.image))
+            }
             e => e,
         })?;
 
@@ -143,7 +152,10 @@ impl Daemon {
         };
         std::fs::write(dir.join("hostname"), etc_files::hostname(&hostname))?;
         std::fs::write(dir.join("hosts"), etc_files::hosts(host, &host_hosts, None))?;
-        std::fs::write(dir.join("resolv.conf"), etc_files::resolv_conf(host, &host_resolv))?;
+        std::fs::write(
+            dir.join("resolv.conf"),
+            etc_files::resolv_conf(host, &host_resolv),
+        )?;
 
         let input = oci::SpecInput {
             id,
@@ -158,9 +170,11 @@ impl Daemon {
         };
         let mut spec = oci::build_spec(&input).map_err(|e| Error::invalid(e.to_string()))?;
         if config.open_stdin {
-            spec.annotations.insert("berth.open-stdin".into(), "true".into());
+            spec.annotations
+                .insert("berth.open-stdin".into(), "true".into());
             if config.stdin_once {
-                spec.annotations.insert("berth.stdin-once".into(), "true".into());
+                spec.annotations
+                    .insert("berth.stdin-once".into(), "true".into());
             }
         }
         let lower: Vec<String> = layers.iter().map(|p| p.display().to_string()).collect();
@@ -196,7 +210,12 @@ impl Daemon {
         let _ = std::fs::remove_file(dir.join("exit.json"));
         let started = async {
             let pid = shim::spawn(&self.config.shim_path, &id, &dir, &socket).await?;
-            let pending: Vec<_> = std::mem::take(&mut *entry.pending_attach.lock().unwrap_or_else(|e| e.into_inner()));
+            let pending: Vec<_> = std::mem::take(
+                &mut *entry
+                    .pending_attach
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            );
             for (streams, tx) in pending {
                 let flags: Vec<bool> = streams.chars().map(|c| c == '1').collect();
                 let get = |i: usize| flags.get(i).copied().unwrap_or(false);
@@ -253,7 +272,11 @@ impl Daemon {
             let _ = self.persist(&rec);
             rec.host_config.auto_remove
         };
-        entry.pending_attach.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        entry
+            .pending_attach
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         let _ = std::fs::remove_file(self.config.shim_socket(&entry.id));
         entry.publish(|s| {
             s.exit_code = code.unwrap_or(128);
@@ -262,7 +285,11 @@ impl Daemon {
         if auto_remove {
             let _ = self.remove_entry(entry).await;
         }
-        let kind = if code.is_some() { Kind::InvalidArgument } else { Kind::Internal };
+        let kind = if code.is_some() {
+            Kind::InvalidArgument
+        } else {
+            Kind::Internal
+        };
         Error::new(kind, msg)
     }
 
@@ -270,10 +297,7 @@ impl Daemon {
     pub(crate) fn supervise(self: Arc<Self>, entry: Arc<Entry>) {
         tokio::spawn(async move {
             let socket = self.config.shim_socket(&entry.id);
-            let exit = match shim::wait(&socket).await {
-                Ok(exit) => Some(exit),
-                Err(_) => None,
-            };
+            let exit = shim::wait(&socket).await.ok();
             self.on_exit(&entry, exit).await;
         });
     }
@@ -285,10 +309,18 @@ impl Daemon {
             .and_then(|b| serde_json::from_slice(&b).ok());
         let code = exit
             .map(|e| e.code)
-            .or_else(|| recorded.as_ref().and_then(|v| v["ExitCode"].as_i64()).map(|c| c as i32))
+            .or_else(|| {
+                recorded
+                    .as_ref()
+                    .and_then(|v| v["ExitCode"].as_i64())
+                    .map(|c| c as i32)
+            })
             .unwrap_or(255);
         let oom = exit.map(|e| e.oom_killed).unwrap_or_else(|| {
-            recorded.as_ref().and_then(|v| v["OOMKilled"].as_bool()).unwrap_or(false)
+            recorded
+                .as_ref()
+                .and_then(|v| v["OOMKilled"].as_bool())
+                .unwrap_or(false)
         });
         let finished = recorded
             .as_ref()
@@ -319,13 +351,23 @@ impl Daemon {
     }
 
     /// `POST /containers/{id}/stop`: the stop signal, then SIGKILL after the timeout.
-    pub async fn stop(self: &Arc<Self>, key: &str, timeout: Option<i64>, sig: Option<&str>) -> Result<()> {
+    pub async fn stop(
+        self: &Arc<Self>,
+        key: &str,
+        timeout: Option<i64>,
+        sig: Option<&str>,
+    ) -> Result<()> {
         let entry = self.containers.get(key)?;
         let _op = entry.op.lock().await;
         self.stop_locked(&entry, timeout, sig).await
     }
 
-    async fn stop_locked(&self, entry: &Arc<Entry>, timeout: Option<i64>, sig: Option<&str>) -> Result<()> {
+    async fn stop_locked(
+        &self,
+        entry: &Arc<Entry>,
+        timeout: Option<i64>,
+        sig: Option<&str>,
+    ) -> Result<()> {
         let (signo, secs) = {
             let mut rec = entry.lock();
             if !rec.state.running {
@@ -346,7 +388,8 @@ impl Daemon {
         let _ = shim::call(&socket, &format!("kill {signo}")).await;
         let stopped = |s: &Snapshot| !s.running;
         if secs >= 0 {
-            let waited = tokio::time::timeout(Duration::from_secs(secs as u64), rx.wait_for(stopped)).await;
+            let waited =
+                tokio::time::timeout(Duration::from_secs(secs as u64), rx.wait_for(stopped)).await;
             if waited.is_ok() {
                 return Ok(());
             }
@@ -363,7 +406,8 @@ impl Daemon {
     pub async fn kill(&self, key: &str, sig: Option<&str>) -> Result<()> {
         let entry = self.containers.get(key)?;
         let name = sig.filter(|s| !s.is_empty()).unwrap_or("SIGKILL");
-        let signo = signal::parse(name).ok_or_else(|| Error::invalid(format!("Invalid signal: {name}")))?;
+        let signo =
+            signal::parse(name).ok_or_else(|| Error::invalid(format!("Invalid signal: {name}")))?;
         {
             let mut rec = entry.lock();
             if !rec.state.running {
@@ -377,11 +421,20 @@ impl Daemon {
                 let _ = self.persist(&rec);
             }
         }
-        shim::call(&self.config.shim_socket(&entry.id), &format!("kill {signo}")).await
+        shim::call(
+            &self.config.shim_socket(&entry.id),
+            &format!("kill {signo}"),
+        )
+        .await
     }
 
     /// `POST /containers/{id}/restart`.
-    pub async fn restart(self: &Arc<Self>, key: &str, timeout: Option<i64>, sig: Option<&str>) -> Result<()> {
+    pub async fn restart(
+        self: &Arc<Self>,
+        key: &str,
+        timeout: Option<i64>,
+        sig: Option<&str>,
+    ) -> Result<()> {
         let entry = self.containers.get(key)?;
         let _op = entry.op.lock().await;
         match self.stop_locked(&entry, timeout, sig).await {
@@ -421,8 +474,13 @@ impl Daemon {
                 )));
             }
             let mut rx = entry.subscribe();
-            let _ = shim::call(&self.config.shim_socket(&entry.id), &format!("kill {}", libc::SIGKILL)).await;
-            let _ = tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|s| !s.running)).await;
+            let _ = shim::call(
+                &self.config.shim_socket(&entry.id),
+                &format!("kill {}", libc::SIGKILL),
+            )
+            .await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|s| !s.running)).await;
         }
         self.remove_entry(&entry).await
     }
@@ -451,22 +509,43 @@ impl Daemon {
     ) -> tokio::sync::oneshot::Receiver<tokio::net::UnixStream> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let flags = format!("{}{}{}", streams.0 as u8, streams.1 as u8, streams.2 as u8);
-        entry.pending_attach.lock().unwrap_or_else(|e| e.into_inner()).push((flags, tx));
+        entry
+            .pending_attach
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((flags, tx));
         rx
     }
 
     /// A current attach stream to a running container.
-    pub async fn attach_running(&self, id: &str, streams: (bool, bool, bool)) -> Result<tokio::net::UnixStream> {
-        shim::attach(&self.config.shim_socket(id), streams.0, streams.1, streams.2).await
+    pub async fn attach_running(
+        &self,
+        id: &str,
+        streams: (bool, bool, bool),
+    ) -> Result<tokio::net::UnixStream> {
+        shim::attach(
+            &self.config.shim_socket(id),
+            streams.0,
+            streams.1,
+            streams.2,
+        )
+        .await
     }
 
     /// `POST /containers/{id}/resize`.
     pub async fn resize(&self, key: &str, rows: u16, cols: u16) -> Result<()> {
         let entry = self.containers.get(key)?;
         if !entry.lock().state.running {
-            return Err(Error::conflict(format!("Container {} is not running", entry.id)));
+            return Err(Error::conflict(format!(
+                "Container {} is not running",
+                entry.id
+            )));
         }
-        shim::call(&self.config.shim_socket(&entry.id), &format!("resize {rows} {cols}")).await
+        shim::call(
+            &self.config.shim_socket(&entry.id),
+            &format!("resize {rows} {cols}"),
+        )
+        .await
     }
 }
 
@@ -490,7 +569,10 @@ fn remove_bundle(dir: &std::path::Path, id: &str) -> Result<()> {
 pub fn exec_error_code(msg: &str) -> Option<i32> {
     if msg.contains("executable file not found") || msg.contains("no such file or directory") {
         Some(127)
-    } else if msg.contains("permission denied") || msg.contains("is a directory") || msg.contains("exec format error") {
+    } else if msg.contains("permission denied")
+        || msg.contains("is a directory")
+        || msg.contains("exec format error")
+    {
         Some(126)
     } else {
         None
@@ -568,16 +650,25 @@ mod tests {
 
     #[test]
     fn exec_errors_map_to_docker_codes() {
-        assert_eq!(exec_error_code("exec: \"nope\": executable file not found in $PATH"), Some(127));
+        assert_eq!(
+            exec_error_code("exec: \"nope\": executable file not found in $PATH"),
+            Some(127)
+        );
         assert_eq!(exec_error_code("exec: \"/etc\": is a directory"), Some(126));
-        assert_eq!(exec_error_code("exec: \"/x\": permission denied"), Some(126));
+        assert_eq!(
+            exec_error_code("exec: \"/x\": permission denied"),
+            Some(126)
+        );
         assert_eq!(exec_error_code("cgroup: no space"), None);
     }
 
     #[test]
     fn wait_conditions_parse() {
         assert_eq!(WaitCondition::parse("").unwrap(), WaitCondition::NotRunning);
-        assert_eq!(WaitCondition::parse("removed").unwrap(), WaitCondition::Removed);
+        assert_eq!(
+            WaitCondition::parse("removed").unwrap(),
+            WaitCondition::Removed
+        );
         assert!(WaitCondition::parse("soon").is_err());
     }
 }

@@ -55,7 +55,9 @@ impl Encoder {
             return None;
         }
         let t = berth_util::time::parse_rfc3339(&line.time).unwrap_or(0);
-        if (self.opts.since > 0 && t < self.opts.since) || (self.opts.until > 0 && t > self.opts.until) {
+        if (self.opts.since > 0 && t < self.opts.since)
+            || (self.opts.until > 0 && t > self.opts.until)
+        {
             return None;
         }
         let mut payload = String::new();
@@ -75,7 +77,11 @@ impl Encoder {
 impl Daemon {
     /// Starts streaming a container's log; chunks arrive on the receiver and
     /// the channel closes at the end.
-    pub fn logs(self: &Arc<Self>, key: &str, opts: LogOptions) -> Result<(mpsc::Receiver<Vec<u8>>, bool)> {
+    pub fn logs(
+        self: &Arc<Self>,
+        key: &str,
+        opts: LogOptions,
+    ) -> Result<(mpsc::Receiver<Vec<u8>>, bool)> {
         let entry = self.containers.get(key)?;
         let tty = entry.lock().config.tty;
         let path = self
@@ -177,7 +183,11 @@ mod tests {
     #[test]
     fn encodes_frames_and_filters() {
         let enc = Encoder {
-            opts: LogOptions { stdout: true, stderr: false, ..Default::default() },
+            opts: LogOptions {
+                stdout: true,
+                stderr: false,
+                ..Default::default()
+            },
             tty: false,
         };
         let out = enc
@@ -192,7 +202,11 @@ mod tests {
     #[test]
     fn timestamps_prefix_lines() {
         let enc = Encoder {
-            opts: LogOptions { stdout: true, timestamps: true, ..Default::default() },
+            opts: LogOptions {
+                stdout: true,
+                timestamps: true,
+                ..Default::default()
+            },
             tty: true,
         };
         let out = enc

@@ -101,7 +101,8 @@ pub struct Exit {
 /// Blocks until the container's init exits.
 pub async fn wait(socket: &Path) -> Result<Exit> {
     let (answer, _) = request(socket, "wait").await?;
-    parse_exit(&answer).ok_or_else(|| Error::internal(format!("shim sent a bad exit line: {answer}")))
+    parse_exit(&answer)
+        .ok_or_else(|| Error::internal(format!("shim sent a bad exit line: {answer}")))
 }
 
 fn parse_exit(line: &str) -> Option<Exit> {
@@ -126,8 +127,20 @@ mod tests {
 
     #[test]
     fn parses_exit_lines() {
-        assert_eq!(parse_exit("exit 3 0"), Some(Exit { code: 3, oom_killed: false }));
-        assert_eq!(parse_exit("exit 137 1"), Some(Exit { code: 137, oom_killed: true }));
+        assert_eq!(
+            parse_exit("exit 3 0"),
+            Some(Exit {
+                code: 3,
+                oom_killed: false
+            })
+        );
+        assert_eq!(
+            parse_exit("exit 137 1"),
+            Some(Exit {
+                code: 137,
+                oom_killed: true
+            })
+        );
         assert_eq!(parse_exit("exit x"), None);
         assert!(check_ok("error boom").is_err());
     }

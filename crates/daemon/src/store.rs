@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::model::Container;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use tokio::sync::{oneshot, watch};
 use tokio::net::UnixStream;
+use tokio::sync::{oneshot, watch};
 
 /// What waiters need to know about a container, published on every change.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -9,10 +9,31 @@ use berth_util::time::{human_duration, parse_rfc3339, since, ZERO};
 use serde_json::{json, Value};
 
 const PS_FILTERS: &[&str] = &[
-    "id", "name", "status", "label", "ancestor", "exited", "before", "since", "network", "volume",
-    "publish", "expose", "health", "isolation", "is-task",
+    "id",
+    "name",
+    "status",
+    "label",
+    "ancestor",
+    "exited",
+    "before",
+    "since",
+    "network",
+    "volume",
+    "publish",
+    "expose",
+    "health",
+    "isolation",
+    "is-task",
 ];
-const STATUSES: &[&str] = &["created", "restarting", "running", "removing", "paused", "exited", "dead"];
+const STATUSES: &[&str] = &[
+    "created",
+    "restarting",
+    "running",
+    "removing",
+    "paused",
+    "exited",
+    "dead",
+];
 
 /// Docker's `State.String()`: "Up 2 seconds", "Exited (0) 3 minutes ago", "Created".
 pub fn status_text(s: &State) -> String {
@@ -73,18 +94,27 @@ fn summary(c: &Container) -> Value {
 
 impl Daemon {
     /// `GET /containers/json`.
-    pub fn list_containers(&self, all: bool, limit: Option<usize>, filters: &str) -> Result<Vec<Value>> {
+    pub fn list_containers(
+        &self,
+        all: bool,
+        limit: Option<usize>,
+        filters: &str,
+    ) -> Result<Vec<Value>> {
         let f = Filters::parse(filters, PS_FILTERS)?;
         for s in f.get("status") {
             if !STATUSES.contains(&s.as_str()) {
                 return Err(Error::invalid(format!("invalid filter 'status={s}'")));
             }
         }
-        let mut recs: Vec<Container> = self.containers.all().iter().map(|e| e.lock().clone()).collect();
+        let mut recs: Vec<Container> = self
+            .containers
+            .all()
+            .iter()
+            .map(|e| e.lock().clone())
+            .collect();
         recs.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
-        let created_of = |key: &str| -> Result<String> {
-            Ok(self.containers.get(key)?.lock().created.clone())
-        };
+        let created_of =
+            |key: &str| -> Result<String> { Ok(self.containers.get(key)?.lock().created.clone()) };
         let before = f.get("before").first().map(|k| created_of(k)).transpose()?;
         let after = f.get("since").first().map(|k| created_of(k)).transpose()?;
         let ancestors: Vec<String> = f
@@ -100,7 +130,9 @@ impl Daemon {
                 && f.any("id", |v| c.id.starts_with(v))
                 && f.any("name", |v| name.contains(v.trim_start_matches('/')))
                 && f.any("status", |v| v == c.state.status)
-                && f.get("label").iter().all(|l| label_matches(c.config.labels.as_ref(), l))
+                && f.get("label")
+                    .iter()
+                    .all(|l| label_matches(c.config.labels.as_ref(), l))
                 && (!f.has("ancestor") || ancestors.contains(&c.image))
                 && f.any("exited", |v| {
                     c.state.status == "exited" && v.parse::<i32>().ok() == Some(c.state.exit_code)
@@ -125,9 +157,15 @@ impl Daemon {
         let lower = self
             .images
             .layer_dirs(&c.image)
-            .map(|v| v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":"))
+            .map(|v| {
+                v.iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(":")
+            })
             .unwrap_or_default();
-        let mut host = serde_json::to_value(&c.host_config).map_err(|e| Error::internal(e.to_string()))?;
+        let mut host =
+            serde_json::to_value(&c.host_config).map_err(|e| Error::internal(e.to_string()))?;
         if host["NetworkMode"] == "" {
             host["NetworkMode"] = "default".into();
         }

@@ -20,8 +20,14 @@ use crate::ports::{PortBinding, Proto};
 pub enum AllocError {
     #[error("Bind for {ip}:{port} failed: port is already allocated")]
     Allocated { ip: Ipv4Addr, port: u16 },
-    #[error("Error starting userland proxy: listen {proto}4 {ip}:{port}: bind: address already in use")]
-    InUse { proto: Proto, ip: Ipv4Addr, port: u16 },
+    #[error(
+        "Error starting userland proxy: listen {proto}4 {ip}:{port}: bind: address already in use"
+    )]
+    InUse {
+        proto: Proto,
+        ip: Ipv4Addr,
+        port: u16,
+    },
     #[error("no free host port in {0}-{1}")]
     Exhausted(u16, u16),
     #[error("reserve host port {port}: {source}")]
@@ -114,25 +120,52 @@ pub fn reserve(owner: &str, bindings: &[PortBinding]) -> Result<Vec<PortBinding>
 
 /// The key reserved for `b` and whether it is new (not held by `owner`
 /// before).
-fn reserve_one(reg: &mut Registry, netns: u64, owner: &str, b: &PortBinding) -> Result<(Key, bool), AllocError> {
+fn reserve_one(
+    reg: &mut Registry,
+    netns: u64,
+    owner: &str,
+    b: &PortBinding,
+) -> Result<(Key, bool), AllocError> {
     let ip = b.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-    let key = |port| Key { netns, ip, proto: b.proto, port };
+    let key = |port| Key {
+        netns,
+        ip,
+        proto: b.proto,
+        port,
+    };
     if b.host_port != 0 && b.host_port == b.host_port_end {
         let k = key(b.host_port);
         if reg.held.get(&k).is_some_and(|h| h.owner == owner) {
             return Ok((k, false));
         }
         if let Some(c) = conflict(reg, &k, owner) {
-            return Err(AllocError::Allocated { ip: c, port: k.port });
+            return Err(AllocError::Allocated {
+                ip: c,
+                port: k.port,
+            });
         }
         let sock = bind_test(&k)?;
-        reg.held.insert(k, Held { owner: owner.to_string(), _sock: sock });
+        reg.held.insert(
+            k,
+            Held {
+                owner: owner.to_string(),
+                _sock: sock,
+            },
+        );
         return Ok((k, true));
     }
     let dynamic = b.host_port == 0;
-    let (lo, hi) = if dynamic { ephemeral_range() } else { (b.host_port, b.host_port_end) };
+    let (lo, hi) = if dynamic {
+        ephemeral_range()
+    } else {
+        (b.host_port, b.host_port_end)
+    };
     let span = u32::from(hi - lo) + 1;
-    let start = if dynamic && (lo..=hi).contains(&reg.cursor) { reg.cursor } else { lo };
+    let start = if dynamic && (lo..=hi).contains(&reg.cursor) {
+        reg.cursor
+    } else {
+        lo
+    };
     for i in 0..span {
         let port = (u32::from(lo) + (u32::from(start - lo) + i) % span) as u16;
         let k = key(port);
@@ -141,7 +174,13 @@ fn reserve_one(reg: &mut Registry, netns: u64, owner: &str, b: &PortBinding) -> 
         }
         match bind_test(&k) {
             Ok(sock) => {
-                reg.held.insert(k, Held { owner: owner.to_string(), _sock: sock });
+                reg.held.insert(
+                    k,
+                    Held {
+                        owner: owner.to_string(),
+                        _sock: sock,
+                    },
+                );
                 if dynamic {
                     reg.cursor = if port == hi { lo } else { port + 1 };
                 }
@@ -175,7 +214,10 @@ fn bind_test(k: &Key) -> Result<Option<OwnedFd>, AllocError> {
         Proto::Udp => (libc::SOCK_DGRAM, 0),
         Proto::Sctp => (libc::SOCK_STREAM, libc::IPPROTO_SCTP),
     };
-    let io_err = |source| AllocError::Io { port: k.port, source };
+    let io_err = |source| AllocError::Io {
+        port: k.port,
+        source,
+    };
     // SAFETY: plain socket(2) call; the result is checked.
     let raw = unsafe { libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC, proto) };
     if raw < 0 {
@@ -199,7 +241,11 @@ fn bind_test(k: &Key) -> Result<Option<OwnedFd>, AllocError> {
     if r < 0 {
         let e = io::Error::last_os_error();
         return Err(match e.raw_os_error() {
-            Some(libc::EADDRINUSE) => AllocError::InUse { proto: k.proto, ip: k.ip, port: k.port },
+            Some(libc::EADDRINUSE) => AllocError::InUse {
+                proto: k.proto,
+                ip: k.ip,
+                port: k.port,
+            },
             _ => io_err(e),
         });
     }
@@ -221,7 +267,8 @@ fn sockaddr(a: SocketAddrV4) -> libc::sockaddr_in {
 pub fn release(owner: &str) {
     let netns = current_netns();
     if let Some(reg) = registry().as_mut() {
-        reg.held.retain(|k, h| !(k.netns == netns && h.owner == owner));
+        reg.held
+            .retain(|k, h| !(k.netns == netns && h.owner == owner));
     }
 }
 
@@ -244,9 +291,15 @@ mod tests {
         // same owner again: fine
         reserve("alloc-a", &spec("127.0.0.1:39071:80")).unwrap();
         let e = reserve("alloc-b", &spec("39071:80")).unwrap_err();
-        assert_eq!(e.to_string(), "Bind for 0.0.0.0:39071 failed: port is already allocated");
+        assert_eq!(
+            e.to_string(),
+            "Bind for 0.0.0.0:39071 failed: port is already allocated"
+        );
         let e = reserve("alloc-b", &spec("127.0.0.1:39071:80")).unwrap_err();
-        assert_eq!(e.to_string(), "Bind for 127.0.0.1:39071 failed: port is already allocated");
+        assert_eq!(
+            e.to_string(),
+            "Bind for 127.0.0.1:39071 failed: port is already allocated"
+        );
         // another protocol is independent
         reserve("alloc-b", &spec("127.0.0.1:39071:80/udp")).unwrap();
         release("alloc-a");

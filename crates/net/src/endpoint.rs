@@ -37,7 +37,10 @@ pub fn mac_for_ip(ip: Ipv4Addr) -> [u8; 6] {
 }
 
 pub fn mac_string(mac: [u8; 6]) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// The host-side veth name of `container_id` on `network_id`: stable, so a
@@ -62,7 +65,10 @@ pub fn connect(
 ) -> Result<Endpoint, NetError> {
     validate_ifname(ifname)?;
     if !cfg.subnet.is_host(ip) || ip == cfg.gateway {
-        return Err(NetError::Config(format!("{ip} is not a free host address of {}", cfg.subnet)));
+        return Err(NetError::Config(format!(
+            "{ip} is not a free host address of {}",
+            cfg.subnet
+        )));
     }
     let ns = netns::open(netns)?;
     let host_veth = host_veth_name(container_id, &cfg.id);
@@ -80,9 +86,8 @@ pub fn connect(
     })?;
     let gateway = (!cfg.internal).then_some(cfg.gateway);
     let prefix = cfg.subnet.prefix_len();
-    let configured = hairpin(&mut nl, &host_veth).and_then(|()| {
-        netns::run_in(&ns, || configure_inside(ifname, ip, prefix, gateway))?
-    });
+    let configured = hairpin(&mut nl, &host_veth)
+        .and_then(|()| netns::run_in(&ns, || configure_inside(ifname, ip, prefix, gateway))?);
     if let Err(e) = configured {
         let _ = nl.delete_link(&host_veth);
         return Err(e);
@@ -105,11 +110,18 @@ fn hairpin(nl: &mut Socket, host_veth: &str) -> Result<(), NetError> {
 }
 
 /// Inside the container's namespace: address and default route on `ifname`.
-fn configure_inside(ifname: &str, ip: Ipv4Addr, prefix: u8, gateway: Option<Ipv4Addr>) -> Result<(), NetError> {
+fn configure_inside(
+    ifname: &str,
+    ip: Ipv4Addr,
+    prefix: u8,
+    gateway: Option<Ipv4Addr>,
+) -> Result<(), NetError> {
     let mut nl = Socket::open()?;
-    let index = nl.link_index(ifname)?.ok_or_else(|| NetlinkError::Protocol {
-        op: format!("find {ifname} in the container"),
-    })?;
+    let index = nl
+        .link_index(ifname)?
+        .ok_or_else(|| NetlinkError::Protocol {
+            op: format!("find {ifname} in the container"),
+        })?;
     nl.add_address(index, ip, prefix)?;
     if let Some(gw) = gateway {
         nl.add_default_route(gw, index)?;

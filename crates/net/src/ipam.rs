@@ -80,7 +80,11 @@ impl Ipam {
     /// Hands an address to `owner`: `fixed` (`--ip`) when given, otherwise
     /// the lowest free host address of the range (or the subnet). Asking
     /// again for an address the same owner already holds succeeds.
-    pub fn allocate(&mut self, owner: &str, fixed: Option<Ipv4Addr>) -> Result<Ipv4Addr, IpamError> {
+    pub fn allocate(
+        &mut self,
+        owner: &str,
+        fixed: Option<Ipv4Addr>,
+    ) -> Result<Ipv4Addr, IpamError> {
         let ip = match fixed {
             Some(ip) => {
                 if !self.subnet.is_host(ip) {
@@ -161,8 +165,7 @@ pub struct HostRoute {
 /// The IPv4 routes of the calling thread's network namespace, without the
 /// default route.
 pub fn host_routes() -> Result<Vec<HostRoute>, IpamError> {
-    let text =
-        std::fs::read_to_string("/proc/thread-self/net/route").map_err(IpamError::Routes)?;
+    let text = std::fs::read_to_string("/proc/thread-self/net/route").map_err(IpamError::Routes)?;
     Ok(parse_proc_route(&text))
 }
 
@@ -237,16 +240,41 @@ mod tests {
 
     #[test]
     fn fixed_ip_and_range() {
-        let mut p = Ipam::new(n("10.5.0.0/24"), Some(ip("10.5.0.254")), Some(n("10.5.0.128/25"))).unwrap();
+        let mut p = Ipam::new(
+            n("10.5.0.0/24"),
+            Some(ip("10.5.0.254")),
+            Some(n("10.5.0.128/25")),
+        )
+        .unwrap();
         assert_eq!(p.allocate("a", None).unwrap(), ip("10.5.0.128"));
-        assert_eq!(p.allocate("b", Some(ip("10.5.0.9"))).unwrap(), ip("10.5.0.9"));
-        assert_eq!(p.allocate("b", Some(ip("10.5.0.9"))).unwrap(), ip("10.5.0.9"));
-        assert!(matches!(p.allocate("c", Some(ip("10.5.0.9"))), Err(IpamError::InUse(_))));
-        assert!(matches!(p.allocate("c", Some(ip("10.5.0.254"))), Err(IpamError::InUse(_))));
-        assert!(matches!(p.allocate("c", Some(ip("10.5.1.9"))), Err(IpamError::OutOfRange(_))));
-        assert!(matches!(p.allocate("c", Some(ip("10.5.0.255"))), Err(IpamError::OutOfRange(_))));
         assert_eq!(
-            p.allocate("c", Some(ip("10.6.0.1"))).unwrap_err().to_string(),
+            p.allocate("b", Some(ip("10.5.0.9"))).unwrap(),
+            ip("10.5.0.9")
+        );
+        assert_eq!(
+            p.allocate("b", Some(ip("10.5.0.9"))).unwrap(),
+            ip("10.5.0.9")
+        );
+        assert!(matches!(
+            p.allocate("c", Some(ip("10.5.0.9"))),
+            Err(IpamError::InUse(_))
+        ));
+        assert!(matches!(
+            p.allocate("c", Some(ip("10.5.0.254"))),
+            Err(IpamError::InUse(_))
+        ));
+        assert!(matches!(
+            p.allocate("c", Some(ip("10.5.1.9"))),
+            Err(IpamError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            p.allocate("c", Some(ip("10.5.0.255"))),
+            Err(IpamError::OutOfRange(_))
+        ));
+        assert_eq!(
+            p.allocate("c", Some(ip("10.6.0.1")))
+                .unwrap_err()
+                .to_string(),
             "no configured subnet or ip-range contain the IP address 10.6.0.1"
         );
     }
@@ -255,7 +283,10 @@ mod tests {
     fn exhaustion() {
         let mut p = Ipam::new(n("10.5.0.0/30"), None, None).unwrap();
         assert_eq!(p.allocate("a", None).unwrap(), ip("10.5.0.2"));
-        assert!(matches!(p.allocate("b", None), Err(IpamError::Exhausted(_))));
+        assert!(matches!(
+            p.allocate("b", None),
+            Err(IpamError::Exhausted(_))
+        ));
     }
 
     #[test]
@@ -275,7 +306,8 @@ mod tests {
         assert_eq!(serde_json::from_str::<Ipam>(&j).unwrap(), p);
     }
 
-    const ROUTES: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+    const ROUTES: &str =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
 eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
 docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n\
 eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
@@ -286,8 +318,14 @@ eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
         assert_eq!(
             r,
             vec![
-                HostRoute { iface: "docker0".into(), dst: n("172.17.0.0/16") },
-                HostRoute { iface: "eth0".into(), dst: n("192.0.2.0/24") },
+                HostRoute {
+                    iface: "docker0".into(),
+                    dst: n("172.17.0.0/16")
+                },
+                HostRoute {
+                    iface: "eth0".into(),
+                    dst: n("192.0.2.0/24")
+                },
             ]
         );
     }
@@ -297,10 +335,19 @@ eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
         let routes = parse_proc_route(ROUTES);
         assert_eq!(pick_subnet(&[], &[], None).unwrap(), n("172.17.0.0/16"));
         assert_eq!(pick_subnet(&[], &routes, None).unwrap(), n("172.18.0.0/16"));
-        assert_eq!(pick_subnet(&[n("172.18.0.0/16")], &routes, None).unwrap(), n("172.19.0.0/16"));
-        assert_eq!(pick_subnet(&[], &routes, Some("docker0")).unwrap(), n("172.17.0.0/16"));
+        assert_eq!(
+            pick_subnet(&[n("172.18.0.0/16")], &routes, None).unwrap(),
+            n("172.19.0.0/16")
+        );
+        assert_eq!(
+            pick_subnet(&[], &routes, Some("docker0")).unwrap(),
+            n("172.17.0.0/16")
+        );
         let all172 = [n("172.16.0.0/12")];
-        assert_eq!(pick_subnet(&all172, &routes, None).unwrap(), n("192.168.0.0/20"));
+        assert_eq!(
+            pick_subnet(&all172, &routes, None).unwrap(),
+            n("192.168.0.0/20")
+        );
         assert_eq!(
             pick_subnet(&[n("172.16.0.0/12"), n("192.168.0.0/20")], &[], None).unwrap(),
             n("192.168.16.0/20")

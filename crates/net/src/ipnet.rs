@@ -86,7 +86,11 @@ impl Ipv4Net {
         if u64::from(index) >= count {
             return None;
         }
-        let step = if prefix == 0 { 0 } else { 1u32 << (32 - prefix) };
+        let step = if prefix == 0 {
+            0
+        } else {
+            1u32 << (32 - prefix)
+        };
         Ipv4Net::new(Ipv4Addr::from(u32::from(self.addr) + index * step), prefix)
     }
 }
@@ -148,7 +152,13 @@ mod tests {
         assert_eq!(net("172.17.0.0/16").to_string(), "172.17.0.0/16");
         assert_eq!(net("172.17.3.4/16").to_string(), "172.17.0.0/16");
         assert_eq!(net("0.0.0.0/0").to_string(), "0.0.0.0/0");
-        for bad in ["172.17.0.0", "172.17.0.0/33", "x/8", "1.2.3.4/", "1.2.3.4/+1"] {
+        for bad in [
+            "172.17.0.0",
+            "172.17.0.0/33",
+            "x/8",
+            "1.2.3.4/",
+            "1.2.3.4/+1",
+        ] {
             assert!(bad.parse::<Ipv4Net>().is_err(), "{bad}");
         }
     }

@@ -55,7 +55,10 @@ pub fn cleanup_all() -> Result<(), NetError> {
     let bridges = nft::listed_bridges()?;
     if !bridges.is_empty() {
         let mut nl = netlink::Socket::open()?;
-        for b in bridges.iter().filter(|b| network::validate_ifname(b).is_ok()) {
+        for b in bridges
+            .iter()
+            .filter(|b| network::validate_ifname(b).is_ok())
+        {
             nl.delete_link(b)?;
         }
     }

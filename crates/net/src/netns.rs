@@ -58,7 +58,10 @@ mod tests {
         // Joining our own namespace is allowed and observable.
         let ns = open(Path::new("/proc/self/ns/net")).unwrap();
         let want = ns.metadata().unwrap().ino();
-        let got = run_in(&ns, || std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()).unwrap();
+        let got = run_in(&ns, || {
+            std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
+        })
+        .unwrap();
         assert_eq!(got, want);
         assert!(open(Path::new("/nonexistent/ns")).is_err());
     }

@@ -56,7 +56,9 @@ impl NetworkConfig {
 pub fn validate_ifname(name: &str) -> Result<(), NetError> {
     let ok = !name.is_empty()
         && name.len() <= 15
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -122,7 +124,10 @@ mod tests {
         let mut c = cfg("bt0");
         c.gateway = Ipv4Addr::new(10, 214, 0, 1);
         assert!(c.validate().is_err());
-        assert_eq!(NetworkConfig::bridge_name_for("0123456789abcdef0123"), "br-0123456789ab");
+        assert_eq!(
+            NetworkConfig::bridge_name_for("0123456789abcdef0123"),
+            "br-0123456789ab"
+        );
     }
 
     #[test]
@@ -132,6 +137,9 @@ mod tests {
             j,
             r#"{"Name":"n","Id":"abc","Bridge":"bt0","Subnet":"10.213.0.0/24","Gateway":"10.213.0.1","Internal":false}"#
         );
-        assert_eq!(serde_json::from_str::<NetworkConfig>(&j).unwrap(), cfg("bt0"));
+        assert_eq!(
+            serde_json::from_str::<NetworkConfig>(&j).unwrap(),
+            cfg("bt0")
+        );
     }
 }

@@ -64,11 +64,26 @@ pub fn skeleton() -> String {
         let _ = writeln!(s, "add {kind} ip {t} {name} {{ {def} }}");
     }
     let chains = [
-        ("prerouting", "type nat hook prerouting priority dstnat; policy accept;"),
-        ("output", "type nat hook output priority -100; policy accept;"),
-        ("postrouting", "type nat hook postrouting priority srcnat; policy accept;"),
-        ("forward", "type filter hook forward priority filter; policy accept;"),
-        ("input", "type filter hook input priority filter; policy accept;"),
+        (
+            "prerouting",
+            "type nat hook prerouting priority dstnat; policy accept;",
+        ),
+        (
+            "output",
+            "type nat hook output priority -100; policy accept;",
+        ),
+        (
+            "postrouting",
+            "type nat hook postrouting priority srcnat; policy accept;",
+        ),
+        (
+            "forward",
+            "type filter hook forward priority filter; policy accept;",
+        ),
+        (
+            "input",
+            "type filter hook input priority filter; policy accept;",
+        ),
         ("publish", ""),
     ];
     for (name, def) in chains {
@@ -140,13 +155,23 @@ pub fn network_remove(bridge: &str, subnet: Ipv4Net) -> String {
 }
 
 fn port_key(b: &PortBinding) -> String {
-    let ip = b.host_ip.map_or_else(|| "0.0.0.0/0".to_string(), |ip| ip.to_string());
+    let ip = b
+        .host_ip
+        .map_or_else(|| "0.0.0.0/0".to_string(), |ip| ip.to_string());
     format!("{ip} . {} . {}", b.proto, b.host_port)
 }
 
 fn port_element(owner: &str, ip: Ipv4Addr, b: &PortBinding) -> String {
-    let short: String = owner.chars().filter(|c| c.is_ascii_alphanumeric()).take(12).collect();
-    format!("{} comment \"{short}\" : {ip} . {}", port_key(b), b.container_port)
+    let short: String = owner
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(12)
+        .collect();
+    format!(
+        "{} comment \"{short}\" : {ip} . {}",
+        port_key(b),
+        b.container_port
+    )
 }
 
 /// DNAT elements for a container's resolved bindings.
@@ -154,7 +179,12 @@ pub fn ports_add(owner: &str, ip: Ipv4Addr, bindings: &[PortBinding]) -> String 
     bindings
         .iter()
         .filter(|b| b.host_port != 0)
-        .map(|b| format!("add element ip {TABLE} ports {{ {} }}\n", port_element(owner, ip, b)))
+        .map(|b| {
+            format!(
+                "add element ip {TABLE} ports {{ {} }}\n",
+                port_element(owner, ip, b)
+            )
+        })
         .collect()
 }
 
@@ -215,7 +245,11 @@ fn bridges_from_json(text: &str) -> Vec<String> {
 fn nft(args: &[&str], stdin: &str) -> Result<String, NftError> {
     let mut child = Command::new("nft")
         .args(args)
-        .stdin(if stdin.is_empty() { Stdio::null() } else { Stdio::piped() })
+        .stdin(if stdin.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -226,7 +260,10 @@ fn nft(args: &[&str], stdin: &str) -> Result<String, NftError> {
     let out = child.wait_with_output().map_err(NftError::Spawn)?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let first = err.lines().find(|l| l.contains("Error")).unwrap_or(err.trim());
+        let first = err
+            .lines()
+            .find(|l| l.contains("Error"))
+            .unwrap_or(err.trim());
         return Err(NftError::Failed(first.trim().to_string()));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -242,7 +279,14 @@ mod tests {
         let s = skeleton();
         assert!(s.starts_with("add table ip berth\n"));
         // every base chain is flushed before its rules are added
-        for chain in ["prerouting", "output", "postrouting", "forward", "input", "publish"] {
+        for chain in [
+            "prerouting",
+            "output",
+            "postrouting",
+            "forward",
+            "input",
+            "publish",
+        ] {
             let flush = s.find(&format!("flush chain ip berth {chain}\n")).unwrap();
             let first_rule = s.find(&format!("add rule ip berth {chain} ")).unwrap();
             assert!(flush < first_rule, "{chain}");

@@ -103,7 +103,8 @@ impl PortBinding {
     pub fn from_api(key: &str, host_ip: &str, host_port: &str) -> Result<Self, PortSpecError> {
         let (port, proto) = key.split_once('/').unwrap_or((key, ""));
         let proto = Proto::parse(proto)?;
-        let container_port = parse_port(port).ok_or_else(|| PortSpecError::ContainerPort(port.into()))?;
+        let container_port =
+            parse_port(port).ok_or_else(|| PortSpecError::ContainerPort(port.into()))?;
         let (host_port, host_port_end) = if host_port.is_empty() {
             (0, 0)
         } else {
@@ -152,7 +153,10 @@ fn parse_range(s: &str) -> Option<(u16, u16)> {
 }
 
 fn parse_host_ip(s: &str) -> Result<Option<Ipv4Addr>, PortSpecError> {
-    let bare = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(s);
+    let bare = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(s);
     if bare.is_empty() {
         return Ok(None);
     }
@@ -181,7 +185,8 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortBinding>, PortSpecError> {
     if container.is_empty() {
         return Err(PortSpecError::NoPort(spec.into()));
     }
-    let (c0, c1) = parse_range(container).ok_or_else(|| PortSpecError::ContainerPort(container.into()))?;
+    let (c0, c1) =
+        parse_range(container).ok_or_else(|| PortSpecError::ContainerPort(container.into()))?;
     let (h0, h1) = if host.is_empty() {
         (0, 0)
     } else {
@@ -236,7 +241,10 @@ mod tests {
         use Proto::*;
         assert_eq!(one("80"), b(Tcp, 80, None, 0, 0));
         assert_eq!(one("8080:80"), b(Tcp, 80, None, 8080, 8080));
-        assert_eq!(one("127.0.0.1:8080:80"), b(Tcp, 80, Some([127, 0, 0, 1]), 8080, 8080));
+        assert_eq!(
+            one("127.0.0.1:8080:80"),
+            b(Tcp, 80, Some([127, 0, 0, 1]), 8080, 8080)
+        );
         assert_eq!(one("127.0.0.1::80"), b(Tcp, 80, Some([127, 0, 0, 1]), 0, 0));
         assert_eq!(one("0.0.0.0:8080:80"), b(Tcp, 80, None, 8080, 8080));
         assert_eq!(one("[0.0.0.0]:8080:80"), b(Tcp, 80, None, 8080, 8080));
@@ -265,11 +273,17 @@ mod tests {
         assert_eq!(err("70000:80"), "invalid hostPort: 70000");
         assert_eq!(err("1.2.3.4:80"), "invalid hostPort: 1.2.3.4");
         assert_eq!(err("80/xyz"), "invalid proto: xyz");
-        assert_eq!(err("1-3:4-5"), "invalid ranges specified for container and host Ports: 4-5 and 1-3");
+        assert_eq!(
+            err("1-3:4-5"),
+            "invalid ranges specified for container and host Ports: 4-5 and 1-3"
+        );
         assert_eq!(err("80:"), "no port specified: 80:<empty>");
         assert_eq!(err("1:2:3:80"), "invalid IP address: 1:2");
         assert_eq!(err("90-80"), "invalid containerPort: 90-80");
-        assert_eq!(err("[::1]:8080:80"), "IPv6 host address ::1 is not supported");
+        assert_eq!(
+            err("[::1]:8080:80"),
+            "IPv6 host address ::1 is not supported"
+        );
     }
 
     #[test]
@@ -285,7 +299,12 @@ mod tests {
         assert_eq!(r.host_port_string(), "5000-5010");
         let any = PortBinding::from_api("80", "0.0.0.0", "").unwrap();
         assert_eq!(any, b(Proto::Tcp, 80, None, 0, 0));
-        assert_eq!(PortBinding::from_api("80/tcp", "", "0").unwrap().host_port_end, 0);
+        assert_eq!(
+            PortBinding::from_api("80/tcp", "", "0")
+                .unwrap()
+                .host_port_end,
+            0
+        );
         assert!(PortBinding::from_api("x/tcp", "", "").is_err());
         assert!(PortBinding::from_api("80/tcp", "nope", "").is_err());
     }

@@ -10,7 +10,11 @@ use crate::{alloc, nft, NetError};
 /// bindings with concrete host ports (what `NetworkSettings.Ports` shows).
 /// Idempotent for the same container and bindings (a restarted daemon calls
 /// it again for running containers with the returned bindings).
-pub fn publish(container_id: &str, ip: Ipv4Addr, ports: &[PortBinding]) -> Result<Vec<PortBinding>, NetError> {
+pub fn publish(
+    container_id: &str,
+    ip: Ipv4Addr,
+    ports: &[PortBinding],
+) -> Result<Vec<PortBinding>, NetError> {
     if ports.is_empty() {
         return Ok(Vec::new());
     }
@@ -38,7 +42,11 @@ pub fn unpublish(container_id: &str, ip: Ipv4Addr, ports: &[PortBinding]) -> Res
         // by one and leave that one alone.
         Err(e) if e.is_exists() => {
             for p in ports {
-                let _ = nft::run(&nft::ports_remove(container_id, ip, std::slice::from_ref(p)));
+                let _ = nft::run(&nft::ports_remove(
+                    container_id,
+                    ip,
+                    std::slice::from_ref(p),
+                ));
             }
             Ok(())
         }

@@ -23,7 +23,10 @@ fn path(key: &str) -> PathBuf {
 /// bridge names have none).
 pub fn set(key: &str, value: &str) -> Result<(), SysctlError> {
     let p = path(key);
-    let err = |source| SysctlError { key: key.to_string(), source };
+    let err = |source| SysctlError {
+        key: key.to_string(),
+        source,
+    };
     if std::fs::read_to_string(&p).map_err(err)?.trim() == value {
         return Ok(());
     }
@@ -36,7 +39,10 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(path("net.ipv4.ip_forward"), PathBuf::from("/proc/sys/net/ipv4/ip_forward"));
+        assert_eq!(
+            path("net.ipv4.ip_forward"),
+            PathBuf::from("/proc/sys/net/ipv4/ip_forward")
+        );
         assert_eq!(
             path("net.ipv4.conf.bt1.route_localnet"),
             PathBuf::from("/proc/sys/net/ipv4/conf/bt1/route_localnet")
@@ -46,6 +52,10 @@ mod tests {
     #[test]
     fn missing_key_is_an_error() {
         let e = set("net.ipv4.no_such_key", "1").unwrap_err();
-        assert!(e.to_string().starts_with("set sysctl net.ipv4.no_such_key: "), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("set sysctl net.ipv4.no_such_key: "),
+            "{e}"
+        );
     }
 }

@@ -12,13 +12,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use berth_net::{
-    cleanup_all, connect, disconnect, ensure_bridge, netns, nft, parse_publish, publish, remove_network,
-    unpublish, Ipam, NetworkConfig,
+    cleanup_all, connect, disconnect, ensure_bridge, netns, nft, parse_publish, publish,
+    remove_network, unpublish, Ipam, NetworkConfig,
 };
 
 fn root() -> bool {
     // SAFETY: geteuid has no preconditions.
-    let ok = unsafe { libc::geteuid() } == 0 && Command::new("nft").arg("--version").output().is_ok();
+    let ok =
+        unsafe { libc::geteuid() } == 0 && Command::new("nft").arg("--version").output().is_ok();
     if !ok {
         eprintln!("SKIP: berth-net kernel tests need root, ip, nft and busybox");
     }
@@ -120,7 +121,11 @@ fn ok_in(ns: &str, cmd: &[&str]) -> bool {
 }
 
 fn output_in(ns: &str, cmd: &[&str]) -> String {
-    let out = Command::new("ip").args(["netns", "exec", ns]).args(cmd).output().unwrap();
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(cmd)
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -157,9 +162,29 @@ fn bridge_connect_publish_isolate_teardown() {
     let out = w.netns("o");
     // "outside": 10.213.9.2, reachable from the host only; it has no route
     // back to the bridge subnets, so only masqueraded traffic gets answers.
-    sh(&["ip", "-n", &host, "link", "add", "vo", "type", "veth", "peer", "name", "vo", "netns", &out]);
-    sh(&["ip", "-n", &host, "addr", "add", "10.213.9.1/24", "dev", "vo"]);
-    sh(&["ip", "-n", &out, "addr", "add", "10.213.9.2/24", "dev", "vo"]);
+    sh(&[
+        "ip", "-n", &host, "link", "add", "vo", "type", "veth", "peer", "name", "vo", "netns", &out,
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &host,
+        "addr",
+        "add",
+        "10.213.9.1/24",
+        "dev",
+        "vo",
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &out,
+        "addr",
+        "add",
+        "10.213.9.2/24",
+        "dev",
+        "vo",
+    ]);
     sh(&["ip", "-n", &host, "link", "set", "vo", "up"]);
     sh(&["ip", "-n", &out, "link", "set", "vo", "up"]);
 
@@ -203,35 +228,97 @@ fn bridge_connect_publish_isolate_teardown() {
     std::fs::write(www.path().join("index.html"), "hello from c1\n").unwrap();
     let dir = www.path().to_str().unwrap().to_string();
     w.spawn_in(&c1, &["busybox", "httpd", "-f", "-p", "80", "-h", &dir]);
-    assert_eq!(wget(&host, "http://10.213.1.1:8080/"), "hello from c1\n", "via the bridge address");
-    assert_eq!(wget(&host, "http://127.0.0.1:8080/"), "hello from c1\n", "via loopback");
-    assert_eq!(wget(&out, "http://10.213.9.1:8080/"), "hello from c1\n", "from outside");
+    assert_eq!(
+        wget(&host, "http://10.213.1.1:8080/"),
+        "hello from c1\n",
+        "via the bridge address"
+    );
+    assert_eq!(
+        wget(&host, "http://127.0.0.1:8080/"),
+        "hello from c1\n",
+        "via loopback"
+    );
+    assert_eq!(
+        wget(&out, "http://10.213.9.1:8080/"),
+        "hello from c1\n",
+        "from outside"
+    );
 
     // the same port for another container: Docker's error
     let err = w.on_host(|| publish("ctr2", Ipv4Addr::new(10, 213, 2, 2), &ports).unwrap_err());
-    assert_eq!(err.to_string(), "Bind for 0.0.0.0:8080 failed: port is already allocated");
+    assert_eq!(
+        err.to_string(),
+        "Bind for 0.0.0.0:8080 failed: port is already allocated"
+    );
     // publishing again for the same container is idempotent
     w.on_host(|| assert_eq!(publish("ctr1", ip1, &published).unwrap(), published));
 
     // isolation: a container of network 2 cannot reach network 1 directly,
     // but can use the published port; internal network 3 has no way out
-    let ep2 = w.on_host(|| connect(&net2, &ns_path(&c2), "ctr2", Ipv4Addr::new(10, 213, 2, 2), "eth0").unwrap());
-    let ep3 = w.on_host(|| connect(&net3, &ns_path(&c3), "ctr3", Ipv4Addr::new(10, 213, 3, 2), "eth0").unwrap());
+    let ep2 = w.on_host(|| {
+        connect(
+            &net2,
+            &ns_path(&c2),
+            "ctr2",
+            Ipv4Addr::new(10, 213, 2, 2),
+            "eth0",
+        )
+        .unwrap()
+    });
+    let ep3 = w.on_host(|| {
+        connect(
+            &net3,
+            &ns_path(&c3),
+            "ctr3",
+            Ipv4Addr::new(10, 213, 3, 2),
+            "eth0",
+        )
+        .unwrap()
+    });
     assert_eq!(ep3.gateway, None);
     assert!(ping(&c2, "10.213.2.1"));
-    assert!(!ping(&c2, "10.213.1.2"), "network 2 → network 1 must be dropped");
-    assert_eq!(wget(&c2, "http://10.213.2.1:8080/"), "hello from c1\n", "published port from another network");
+    assert!(
+        !ping(&c2, "10.213.1.2"),
+        "network 2 → network 1 must be dropped"
+    );
+    assert_eq!(
+        wget(&c2, "http://10.213.2.1:8080/"),
+        "hello from c1\n",
+        "published port from another network"
+    );
     assert!(ping(&c3, "10.213.3.1"), "internal → its gateway");
     assert!(!output_in(&c3, &["ip", "route"]).contains("default"));
     // even with a route, nothing is forwarded out of an internal network
-    sh(&["ip", "-n", &c3, "route", "add", "default", "via", "10.213.3.1"]);
-    assert!(!ping(&c3, "10.213.9.2"), "internal → outside must be dropped");
-    assert!(!ping(&c3, "10.213.1.2"), "internal → network 1 must be dropped");
+    sh(&[
+        "ip",
+        "-n",
+        &c3,
+        "route",
+        "add",
+        "default",
+        "via",
+        "10.213.3.1",
+    ]);
+    assert!(
+        !ping(&c3, "10.213.9.2"),
+        "internal → outside must be dropped"
+    );
+    assert!(
+        !ping(&c3, "10.213.1.2"),
+        "internal → network 1 must be dropped"
+    );
     let table = w.on_host(|| nft::list_table().unwrap());
-    assert!(table.contains("0.0.0.0/0 . tcp . 8080 comment \"ctr1\" : 10.213.1.2 . 80"), "{table}");
+    assert!(
+        table.contains("0.0.0.0/0 . tcp . 8080 comment \"ctr1\" : 10.213.1.2 . 80"),
+        "{table}"
+    );
     assert!(table.contains(&format!("\"{}\"", net1.bridge)), "{table}");
     assert!(table.contains("10.213.3.0/24 . "), "{table}");
-    assert_eq!(table.matches("fib daddr type local jump publish").count(), 2, "{table}");
+    assert_eq!(
+        table.matches("fib daddr type local jump publish").count(),
+        2,
+        "{table}"
+    );
 
     // teardown: endpoint, ports, networks
     w.on_host(|| {
@@ -253,7 +340,10 @@ fn bridge_connect_publish_isolate_teardown() {
     });
     ipam1.release_owner("ctr1");
     let links = output_in(&host, &["ip", "-o", "link"]);
-    assert!(!links.contains("veth") && !links.contains(&net1.bridge), "{links}");
+    assert!(
+        !links.contains("veth") && !links.contains(&net1.bridge),
+        "{links}"
+    );
     assert!(!links.contains(&ep3.host_veth), "{links}");
     assert!(output_in(&c1, &["ip", "-o", "link"]).lines().count() == 1);
 }
@@ -282,7 +372,19 @@ fn loopback_only_binding_and_udp() {
     w.spawn_in(&c, &["busybox", "httpd", "-f", "-p", "80", "-h", &dir]);
     assert_eq!(wget(&host, "http://127.0.0.1:9090/"), "five\n");
     // bound to 127.0.0.1 only: not on the bridge address
-    assert!(!ok_in(&host, &["busybox", "wget", "-q", "-T", "1", "-O", "-", "http://10.213.5.1:9090/"]));
+    assert!(!ok_in(
+        &host,
+        &[
+            "busybox",
+            "wget",
+            "-q",
+            "-T",
+            "1",
+            "-O",
+            "-",
+            "http://10.213.5.1:9090/"
+        ]
+    ));
 
     // udp: a datagram to the published port arrives in the container
     let cns = File::open(ns_path(&c)).unwrap();

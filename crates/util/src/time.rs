@@ -81,7 +81,11 @@ fn civil_from_unix(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
 /// Parses RFC 3339 (`2026-11-23T16:26:19.5Z`, `…+01:00`) into nanoseconds since the epoch.
 pub fn parse_rfc3339(s: &str) -> Option<i128> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b't' && b[10] != b' ') {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || (b[10] != b'T' && b[10] != b't' && b[10] != b' ')
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> { s.get(r)?.parse().ok() };
@@ -161,7 +165,10 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         }
         let value: f64 = rest[..n].parse().ok()?;
         rest = &rest[n..];
-        let u = rest.bytes().take_while(|b| b.is_ascii_alphabetic() || *b == 0xc2 || *b == 0xb5).count();
+        let u = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphabetic() || *b == 0xc2 || *b == 0xb5)
+            .count();
         let scale = match &rest[..u] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -191,18 +198,30 @@ mod tests {
         assert_eq!(format_rfc3339(leap), "2024-02-29T23:59:59Z");
         let off = parse_rfc3339("2026-01-01T01:00:00+01:00").unwrap();
         assert_eq!(format_rfc3339(off), "2026-01-01T00:00:00Z");
-        assert_eq!(parse_rfc3339(ZERO).map(format_rfc3339).as_deref(), Some(ZERO));
+        assert_eq!(
+            parse_rfc3339(ZERO).map(format_rfc3339).as_deref(),
+            Some(ZERO)
+        );
         assert!(parse_rfc3339("yesterday").is_none());
-        assert_eq!(format_rfc3339_fixed(1_500_000_000), "1970-01-01T00:00:01.500000000Z");
+        assert_eq!(
+            format_rfc3339_fixed(1_500_000_000),
+            "1970-01-01T00:00:01.500000000Z"
+        );
     }
 
     #[test]
     fn parses_docker_timestamp_forms() {
         let now = 1_000 * 1_000_000_000;
         assert_eq!(parse_timestamp("10s", now), Some(990 * 1_000_000_000));
-        assert_eq!(parse_timestamp("1h1m", now), Some(now - 3660 * 1_000_000_000));
+        assert_eq!(
+            parse_timestamp("1h1m", now),
+            Some(now - 3660 * 1_000_000_000)
+        );
         assert_eq!(parse_timestamp("12.5", now), Some(12_500_000_000));
-        assert_eq!(parse_timestamp("1970-01-01T00:00:02Z", now), Some(2_000_000_000));
+        assert_eq!(
+            parse_timestamp("1970-01-01T00:00:02Z", now),
+            Some(2_000_000_000)
+        );
         assert!(parse_timestamp("soon", now).is_none());
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
     }
@@ -256,7 +275,10 @@ mod human_tests {
     #[test]
     fn humanizes_like_go_units() {
         let s = Duration::from_secs;
-        assert_eq!(human_duration(Duration::from_millis(300)), "Less than a second");
+        assert_eq!(
+            human_duration(Duration::from_millis(300)),
+            "Less than a second"
+        );
         assert_eq!(human_duration(s(1)), "1 second");
         assert_eq!(human_duration(s(59)), "59 seconds");
         assert_eq!(human_duration(s(60)), "About a minute");

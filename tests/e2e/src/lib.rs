@@ -32,7 +32,10 @@ pub fn can_run() -> bool {
         return false;
     }
     if !fixture_image().exists() {
-        panic!("e2e: fixture {} missing: run fixtures/build-busybox.sh", fixture_image().display());
+        panic!(
+            "e2e: fixture {} missing: run fixtures/build-busybox.sh",
+            fixture_image().display()
+        );
     }
     true
 }
@@ -72,11 +75,24 @@ impl Run {
 impl Berthd {
     /// Starts a daemon with a loaded busybox image.
     pub fn start() -> Berthd {
-        let dir = tempfile::Builder::new().prefix("bt").tempdir_in("/tmp").expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("bt")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
         let sock = dir.path().join("b.sock");
-        let mut d = Berthd { child: None, dir, sock };
+        let mut d = Berthd {
+            child: None,
+            dir,
+            sock,
+        };
         d.spawn();
-        d.berth(&["load", "-q", "-i", fixture_image().to_str().expect("utf-8 path")]).ok();
+        d.berth(&[
+            "load",
+            "-q",
+            "-i",
+            fixture_image().to_str().expect("utf-8 path"),
+        ])
+        .ok();
         d
     }
 
@@ -199,7 +215,10 @@ impl Berthd {
             .nth(1)
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
-        let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        let body = resp
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
         (status, body)
     }
 

@@ -6,11 +6,18 @@ use berth_e2e::{can_run, Berthd};
 fn fixture_id() -> String {
     // The image ID is the config digest: read it from the archive's manifest.
     let out = std::process::Command::new("tar")
-        .args(["-xOf", berth_e2e::fixture_image().to_str().unwrap(), "manifest.json"])
+        .args([
+            "-xOf",
+            berth_e2e::fixture_image().to_str().unwrap(),
+            "./manifest.json",
+        ])
         .output()
         .unwrap();
     let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    format!("sha256:{}", m[0]["Config"].as_str().unwrap().trim_end_matches(".json"))
+    format!(
+        "sha256:{}",
+        m[0]["Config"].as_str().unwrap().trim_end_matches(".json")
+    )
 }
 
 #[test]
@@ -19,16 +26,28 @@ fn loaded_image_has_docker_id_and_matching_tables() {
         return;
     }
     let d = Berthd::start();
-    let id = d.berth(&["image", "inspect", "-f", "{{.Id}}", "busybox"]).ok().stdout;
+    let id = d
+        .berth(&["image", "inspect", "-f", "{{.Id}}", "busybox"])
+        .ok()
+        .stdout;
     assert_eq!(id.trim(), fixture_id());
     d.berth(&["tag", "busybox", "mybox:1"]).ok();
+    // docker prints the rows of one image's tags in Go map order: compare sorted.
+    let sorted = |s: String| {
+        let mut l: Vec<String> = s.lines().map(str::to_string).collect();
+        l[1..].sort();
+        l
+    };
     let ours = d.berth(&["images"]).ok().stdout;
     let theirs = d.docker(&["images"]).ok().stdout;
-    assert_eq!(ours, theirs);
+    assert_eq!(sorted(ours.clone()), sorted(theirs));
     assert!(ours.contains("mybox"), "{ours}");
     d.berth(&["run", "--name", "c1", "busybox", "true"]).ok();
     d.berth(&["create", "--name", "c2", "busybox"]).ok();
-    assert_eq!(d.berth(&["ps", "-a"]).ok().stdout, d.docker(&["ps", "-a"]).ok().stdout);
+    assert_eq!(
+        d.berth(&["ps", "-a"]).ok().stdout,
+        d.docker(&["ps", "-a"]).ok().stdout
+    );
     assert_eq!(
         d.berth(&["ps", "-a", "--no-trunc"]).ok().stdout,
         d.docker(&["ps", "-a", "--no-trunc"]).ok().stdout
@@ -42,7 +61,8 @@ fn save_load_round_trip_and_rmi_rules() {
     }
     let d = Berthd::start();
     let out = d.dir.path().join("saved.tar");
-    d.berth(&["save", "-o", out.to_str().unwrap(), "busybox"]).ok();
+    d.berth(&["save", "-o", out.to_str().unwrap(), "busybox"])
+        .ok();
     d.berth(&["create", "--name", "user", "busybox"]).ok();
     let r = d.berth(&["rmi", "busybox"]);
     assert_ne!(r.code, 0, "rmi of an image in use must fail: {r:?}");
@@ -50,10 +70,16 @@ fn save_load_round_trip_and_rmi_rules() {
     d.berth(&["rm", "user"]).ok();
     let r = d.berth(&["rmi", "busybox"]).ok();
     assert!(r.stdout.contains("Untagged: busybox:latest"), "{r:?}");
-    assert!(r.stdout.contains(&format!("Deleted: {}", fixture_id())), "{r:?}");
+    assert!(
+        r.stdout.contains(&format!("Deleted: {}", fixture_id())),
+        "{r:?}"
+    );
     let r = d.docker(&["load", "-i", out.to_str().unwrap()]).ok();
     assert_eq!(r.stdout, "Loaded image: busybox:latest\n");
-    let id = d.berth(&["image", "inspect", "-f", "{{.Id}}", "busybox"]).ok().stdout;
+    let id = d
+        .berth(&["image", "inspect", "-f", "{{.Id}}", "busybox"])
+        .ok()
+        .stdout;
     assert_eq!(id.trim(), fixture_id());
     d.berth(&["run", "--rm", "busybox", "true"]).ok();
 }
@@ -74,7 +100,11 @@ fn bad_input_gets_docker_status_codes() {
     let (s, b) = d.get("/containers/json?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D");
     assert_eq!(s, 400, "{b}");
     d.berth(&["create", "--name", "dup", "busybox"]).ok();
-    let (s, _) = d.request("POST", "/containers/create?name=dup", Some(r#"{"Image":"busybox"}"#));
+    let (s, _) = d.request(
+        "POST",
+        "/containers/create?name=dup",
+        Some(r#"{"Image":"busybox"}"#),
+    );
     assert_eq!(s, 409);
     // A layer that climbs out of its directory.
     let evil = d.dir.path().join("evil");
@@ -82,11 +112,21 @@ fn bad_input_gets_docker_status_codes() {
     std::fs::write(d.dir.path().join("escaped-victim"), b"keep").unwrap();
     let layer = evil.join("layer.tar");
     let st = std::process::Command::new("tar")
-        .args(["-cf", layer.to_str().unwrap(), "-P", "--transform", "s|^.*victim|../../escaped-victim|", d.dir.path().join("escaped-victim").to_str().unwrap()])
+        .args([
+            "-cf",
+            layer.to_str().unwrap(),
+            "-P",
+            "--transform",
+            "s|^.*victim|../../escaped-victim|",
+            d.dir.path().join("escaped-victim").to_str().unwrap(),
+        ])
         .status()
         .unwrap();
     assert!(st.success());
     let r = d.berth(&["import", layer.to_str().unwrap(), "evil:1"]);
     assert_ne!(r.code, 0, "{r:?}");
-    assert_eq!(std::fs::read(d.dir.path().join("escaped-victim")).unwrap(), b"keep");
+    assert_eq!(
+        std::fs::read(d.dir.path().join("escaped-victim")).unwrap(),
+        b"keep"
+    );
 }

@@ -5,8 +5,14 @@ use berth_e2e::{can_run, cgroups_of, mounts_containing, Berthd};
 use std::time::Duration;
 
 fn log_lines(d: &Berthd, id: &str) -> usize {
-    let p = d.data_root().join("containers").join(id).join(format!("{id}-json.log"));
-    std::fs::read_to_string(p).map(|s| s.lines().count()).unwrap_or(0)
+    let p = d
+        .data_root()
+        .join("containers")
+        .join(id)
+        .join(format!("{id}-json.log"));
+    std::fs::read_to_string(p)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -16,7 +22,16 @@ fn sigkill_of_berthd_loses_nothing() {
     }
     let mut d = Berthd::start();
     let id = d
-        .berth(&["run", "-d", "--name", "ticker", "busybox", "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"])
+        .berth(&[
+            "run",
+            "-d",
+            "--name",
+            "ticker",
+            "busybox",
+            "sh",
+            "-c",
+            "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done",
+        ])
         .ok()
         .stdout
         .trim()
@@ -26,18 +41,26 @@ fn sigkill_of_berthd_loses_nothing() {
     let before = log_lines(&d, &id);
     std::thread::sleep(Duration::from_millis(800));
     let after = log_lines(&d, &id);
-    assert!(after > before, "log stopped growing while berthd was down ({before} → {after})");
+    assert!(
+        after > before,
+        "log stopped growing while berthd was down ({before} → {after})"
+    );
     d.restart();
     let ps = d.berth(&["ps"]).ok().stdout;
     assert!(ps.contains("ticker") && ps.contains("Up "), "{ps}");
     let logs = d.berth(&["logs", "--tail", "3", "ticker"]).ok().stdout;
     assert_eq!(logs.lines().count(), 3, "{logs}");
     let docker_logs = d.docker(&["logs", "ticker"]).ok().stdout;
-    assert!(docker_logs.lines().count() >= after, "{}", docker_logs.lines().count());
-    d.berth(&["kill", "-s", "TERM", "ticker"]).ok();
-    assert!(d.eventually(Duration::from_secs(5), || d.inspect("ticker")["State"]["Status"] == "exited"));
-    assert_eq!(d.inspect("ticker")["State"]["ExitCode"], 143);
-    assert_eq!(d.berth(&["wait", "ticker"]).ok().stdout, "143\n");
+    assert!(
+        docker_logs.lines().count() >= after,
+        "{}",
+        docker_logs.lines().count()
+    );
+    // sh as PID 1 ignores SIGTERM: stop ends it with SIGKILL after the timeout.
+    d.berth(&["stop", "-t", "1", "ticker"]).ok();
+    assert_eq!(d.inspect("ticker")["State"]["Status"], "exited");
+    assert_eq!(d.inspect("ticker")["State"]["ExitCode"], 137);
+    assert_eq!(d.berth(&["wait", "ticker"]).ok().stdout, "137\n");
 }
 
 #[test]
@@ -46,14 +69,22 @@ fn container_whose_shim_died_while_berthd_was_down_is_exited() {
         return;
     }
     let mut d = Berthd::start();
-    let id = d.berth(&["run", "-d", "busybox", "sleep", "1000"]).ok().stdout.trim().to_string();
+    let id = d
+        .berth(&["run", "-d", "busybox", "sleep", "1000"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
     let pid = d.inspect(&id)["State"]["Pid"].as_i64().expect("pid") as i32;
     d.kill9();
     // SAFETY: the container's init, which this test started.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     std::thread::sleep(Duration::from_millis(300));
     d.restart();
-    assert!(d.eventually(Duration::from_secs(5), || d.inspect(&id)["State"]["Status"] == "exited"));
+    assert!(
+        d.eventually(Duration::from_secs(5), || d.inspect(&id)["State"]["Status"]
+            == "exited")
+    );
     let ps = d.berth(&["ps", "-a"]).ok().stdout;
     assert!(ps.contains("Exited ("), "{ps}");
 }
@@ -64,14 +95,37 @@ fn rm_force_releases_mounts_and_cgroups() {
         return;
     }
     let d = Berthd::start();
-    let id = d.berth(&["run", "-d", "busybox", "sleep", "1000"]).ok().stdout.trim().to_string();
-    assert!(!cgroups_of(&id).is_empty(), "running container has no cgroup");
+    let id = d
+        .berth(&["run", "-d", "busybox", "sleep", "1000"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert!(
+        !cgroups_of(&id).is_empty(),
+        "running container has no cgroup"
+    );
     let pid = d.inspect(&id)["State"]["Pid"].as_i64().expect("pid");
-    let inside = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("container mountinfo");
-    assert!(inside.contains("overlay"), "container root is not overlayfs");
+    let inside =
+        std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("container mountinfo");
+    assert!(
+        inside.contains("overlay"),
+        "container root is not overlayfs"
+    );
     d.berth(&["rm", "-f", &id]).ok();
-    assert!(mounts_containing(&id).is_empty(), "{:?}", mounts_containing(&id));
-    assert!(d.eventually(Duration::from_secs(3), || cgroups_of(&id).is_empty()), "{:?}", cgroups_of(&id));
+    assert!(
+        mounts_containing(&id).is_empty(),
+        "{:?}",
+        mounts_containing(&id)
+    );
+    assert!(
+        d.eventually(Duration::from_secs(3), || cgroups_of(&id).is_empty()),
+        "{:?}",
+        cgroups_of(&id)
+    );
     assert!(!d.data_root().join("containers").join(&id).exists());
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "container init still alive");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "container init still alive"
+    );
 }

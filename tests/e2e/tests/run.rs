@@ -10,12 +10,27 @@ fn run_prints_output_through_berth_and_docker() {
         return;
     }
     let d = Berthd::start();
-    let r = d.berth(&["run", "--rm", "busybox", "echo", "hello from berth"]).ok();
+    let r = d
+        .berth(&["run", "--rm", "busybox", "echo", "hello from berth"])
+        .ok();
     assert_eq!(r.stdout, "hello from berth\n");
-    let r = d.docker(&["run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2"]).ok();
+    let r = d
+        .docker(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2",
+        ])
+        .ok();
     assert_eq!(r.stdout, "out\n");
     assert_eq!(r.stderr, "err\n");
-    assert_eq!(d.berth(&["ps", "-aq"]).ok().stdout, "", "--rm left a container");
+    assert_eq!(
+        d.berth(&["ps", "-aq"]).ok().stdout,
+        "",
+        "--rm left a container"
+    );
 }
 
 #[test]
@@ -24,7 +39,11 @@ fn run_exit_codes_follow_docker() {
         return;
     }
     let d = Berthd::start();
-    assert_eq!(d.berth(&["run", "--rm", "busybox", "sh", "-c", "exit 3"]).code, 3);
+    assert_eq!(
+        d.berth(&["run", "--rm", "busybox", "sh", "-c", "exit 3"])
+            .code,
+        3
+    );
     let r = d.berth(&["run", "--rm", "busybox", "no-such-cmd"]);
     assert_eq!(r.code, 127, "{r:?}");
     assert!(r.stderr.contains("executable file not found"), "{r:?}");
@@ -46,13 +65,25 @@ fn detached_container_logs_ps_stop_rm() {
     }
     let d = Berthd::start();
     let id = d
-        .berth(&["run", "-d", "--name", "web", "busybox", "sh", "-c", "echo started; echo oops >&2; exec sleep 1000"])
+        .berth(&[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "busybox",
+            "sh",
+            "-c",
+            "echo started; echo oops >&2; exec sleep 1000",
+        ])
         .ok()
         .stdout
         .trim()
         .to_string();
     assert_eq!(id.len(), 64, "{id}");
-    assert!(d.eventually(Duration::from_secs(5), || d.berth(&["logs", "web"]).stdout == "started\n"));
+    assert!(
+        d.eventually(Duration::from_secs(5), || d.berth(&["logs", "web"]).stdout
+            == "started\n")
+    );
     let logs = d.berth(&["logs", "web"]).ok();
     assert_eq!(logs.stderr, "oops\n");
     let ps = d.berth(&["ps"]).ok().stdout;
@@ -80,15 +111,36 @@ fn container_sees_docker_environment() {
     }
     let d = Berthd::start();
     let script = "cat /etc/hostname; test -f /.dockerenv && echo dockerenv; echo pid=$$; grep -c localhost /etc/hosts; id -u; cat /proc/self/status | grep CapEff";
-    let r = d.berth(&["run", "--rm", "-h", "box1", "busybox", "sh", "-c", script]).ok();
+    let r = d
+        .berth(&["run", "--rm", "-h", "box1", "busybox", "sh", "-c", script])
+        .ok();
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines[0], "box1");
     assert_eq!(lines[1], "dockerenv");
     assert_eq!(lines[2], "pid=1");
     assert_eq!(lines[4], "0");
     // Docker's default capability set.
-    assert_eq!(lines[5].split_whitespace().nth(1), Some("00000000a80425fb"), "{r:?}");
-    let r = d.berth(&["run", "--rm", "-u", "nobody", "-e", "A=1", "-w", "/tmp", "busybox", "sh", "-c", "id -u; echo $A; pwd"]).ok();
+    assert_eq!(
+        lines[5].split_whitespace().nth(1),
+        Some("00000000a80425fb"),
+        "{r:?}"
+    );
+    let r = d
+        .berth(&[
+            "run",
+            "--rm",
+            "-u",
+            "nobody",
+            "-e",
+            "A=1",
+            "-w",
+            "/tmp",
+            "busybox",
+            "sh",
+            "-c",
+            "id -u; echo $A; pwd",
+        ])
+        .ok();
     assert_eq!(r.stdout, "65534\n1\n/tmp\n");
 }
 
@@ -99,16 +151,31 @@ fn resource_limits_reach_the_cgroup() {
     }
     let d = Berthd::start();
     let id = d
-        .berth(&["run", "-d", "-m", "64m", "--pids-limit", "50", "busybox", "sleep", "100"])
+        .berth(&[
+            "run",
+            "-d",
+            "-m",
+            "64m",
+            "--pids-limit",
+            "50",
+            "busybox",
+            "sleep",
+            "100",
+        ])
         .ok()
         .stdout
         .trim()
         .to_string();
     let cgs = berth_e2e::cgroups_of(&id);
     assert!(!cgs.is_empty(), "no cgroup for {id}");
-    let mem = std::path::Path::new("/sys/fs/cgroup/memory/berth").join(&id).join("memory.limit_in_bytes");
+    let mem = std::path::Path::new("/sys/fs/cgroup/memory/berth")
+        .join(&id)
+        .join("memory.limit_in_bytes");
     if mem.exists() {
-        assert_eq!(std::fs::read_to_string(mem).unwrap().trim(), (64 * 1024 * 1024).to_string());
+        assert_eq!(
+            std::fs::read_to_string(mem).unwrap().trim(),
+            (64 * 1024 * 1024).to_string()
+        );
     }
     d.berth(&["rm", "-f", &id]).ok();
 }

@@ -26,7 +26,13 @@ struct Flags {
 }
 
 fn parse_flags() -> Result<Flags, String> {
-    let mut f = Flags { hosts: vec![], data_root: None, exec_root: None, shim: None, config_file: None };
+    let mut f = Flags {
+        hosts: vec![],
+        data_root: None,
+        exec_root: None,
+        shim: None,
+        config_file: None,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let (name, inline) = match a.split_once('=') {
@@ -40,7 +46,12 @@ fn parse_flags() -> Result<Flags, String> {
         if name == "-D" || name == "--debug" {
             continue;
         }
-        let mut value = || inline.clone().or_else(|| args.next()).ok_or(format!("flag needs an argument: {name}"));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or(format!("flag needs an argument: {name}"))
+        };
         match name.as_str() {
             "-H" | "--host" => f.hosts.push(value()?),
             "--data-root" => f.data_root = Some(value()?.into()),
@@ -68,7 +79,10 @@ fn apply_config_file(f: &mut Flags) -> Result<(), String> {
         .map_err(|e| format!("unable to parse {}: {e}", path.display()))?;
     if f.hosts.is_empty() {
         if let Some(h) = v["hosts"].as_array() {
-            f.hosts = h.iter().filter_map(|x| x.as_str().map(str::to_string)).collect();
+            f.hosts = h
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect();
         }
     }
     if f.data_root.is_none() {
@@ -84,13 +98,17 @@ async fn listen(daemon: std::sync::Arc<Daemon>, host: &str) -> Result<(), String
     if let Some(path) = host.strip_prefix("unix://") {
         let path = PathBuf::from(path);
         if std::os::unix::net::UnixStream::connect(&path).is_ok() {
-            return Err(format!("another daemon is already listening on {}", path.display()));
+            return Err(format!(
+                "another daemon is already listening on {}",
+                path.display()
+            ));
         }
         let _ = std::fs::remove_file(&path);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        let l = tokio::net::UnixListener::bind(&path).map_err(|e| format!("listen {}: {e}", path.display()))?;
+        let l = tokio::net::UnixListener::bind(&path)
+            .map_err(|e| format!("listen {}: {e}", path.display()))?;
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660));
         eprintln!("berthd: API listening on {}", path.display());
@@ -100,7 +118,9 @@ async fn listen(daemon: std::sync::Arc<Daemon>, host: &str) -> Result<(), String
             }
         });
     } else if let Some(addr) = host.strip_prefix("tcp://") {
-        let l = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("listen {addr}: {e}"))?;
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("listen {addr}: {e}"))?;
         eprintln!("berthd: API listening on {addr}");
         tokio::spawn(async move {
             while let Ok((s, _)) = l.accept().await {
@@ -109,7 +129,9 @@ async fn listen(daemon: std::sync::Arc<Daemon>, host: &str) -> Result<(), String
             }
         });
     } else {
-        return Err(format!("invalid host {host:?}: use unix:///path or tcp://host:port"));
+        return Err(format!(
+            "invalid host {host:?}: use unix:///path or tcp://host:port"
+        ));
     }
     Ok(())
 }
@@ -135,8 +157,10 @@ async fn run() -> Result<(), String> {
     for h in &f.hosts {
         listen(daemon.clone(), h).await?;
     }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| e.to_string())?;
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}

@@ -105,7 +105,11 @@ impl Socket {
 
     /// Sends a request built by `build(seq)` (without `NLM_F_ACK`) and
     /// returns the payload of the first data message of the answer.
-    pub fn get(&mut self, op: &str, build: impl FnOnce(u32) -> Msg) -> Result<Vec<u8>, NetlinkError> {
+    pub fn get(
+        &mut self,
+        op: &str,
+        build: impl FnOnce(u32) -> Msg,
+    ) -> Result<Vec<u8>, NetlinkError> {
         let seq = self.next_seq();
         self.send(&build(seq).finish())?;
         self.wait(seq, op, |r| match r {
@@ -146,7 +150,8 @@ impl Socket {
         let mut buf = vec![0u8; 32 * 1024];
         loop {
             // SAFETY: buf is valid for writes of its length.
-            let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {

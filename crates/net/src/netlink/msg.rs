@@ -72,7 +72,10 @@ impl Msg {
         buf.extend_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
         buf.extend_from_slice(&seq.to_ne_bytes());
         buf.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
-        Msg { buf, nests: Vec::new() }
+        Msg {
+            buf,
+            nests: Vec::new(),
+        }
     }
 
     /// Appends `struct ifinfomsg`.
@@ -330,13 +333,27 @@ mod tests {
         let plain = error_msg(libc::EEXIST, 0, &[]);
         assert_eq!(
             parse_replies(&plain),
-            vec![(3, Reply::Error { errno: libc::EEXIST, msg: None })]
+            vec![(
+                3,
+                Reply::Error {
+                    errno: libc::EEXIST,
+                    msg: None
+                }
+            )]
         );
-        let tlv = Msg::new(0, 0, 0).attr_str(NLMSGERR_ATTR_MSG, "bad thing").finish();
+        let tlv = Msg::new(0, 0, 0)
+            .attr_str(NLMSGERR_ATTR_MSG, "bad thing")
+            .finish();
         let ext = error_msg(libc::EINVAL, NLM_F_ACK_TLVS, &tlv[16..]);
         assert_eq!(
             parse_replies(&ext),
-            vec![(3, Reply::Error { errno: libc::EINVAL, msg: Some("bad thing".into()) })]
+            vec![(
+                3,
+                Reply::Error {
+                    errno: libc::EINVAL,
+                    msg: Some("bad thing".into())
+                }
+            )]
         );
     }
 

@@ -113,7 +113,12 @@ impl Socket {
     }
 
     /// Adds `ip/prefix_len` to link `index` (no error if present).
-    pub fn add_address(&mut self, index: i32, ip: Ipv4Addr, prefix_len: u8) -> Result<(), NetlinkError> {
+    pub fn add_address(
+        &mut self,
+        index: i32,
+        ip: Ipv4Addr,
+        prefix_len: u8,
+    ) -> Result<(), NetlinkError> {
         let broadcast = if prefix_len < 31 {
             Ipv4Addr::from(u32::from(ip) | (u32::MAX >> prefix_len))
         } else {
