@@ -24,6 +24,7 @@ pub async fn attach(
     );
     let (running, tty, status) = {
         let rec = entry.lock();
+        d.emit_container(&rec, "attach", &[]);
         (rec.state.running, rec.config.tty, rec.state.status.clone())
     };
     let shim_stream = if running {

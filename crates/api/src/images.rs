@@ -37,6 +37,15 @@ fn deleted_json(items: &[Deleted]) -> Value {
     )
 }
 
+fn emit_deleted(d: &Daemon, items: &[Deleted]) {
+    for i in items {
+        match i {
+            Deleted::Untagged(t) => d.emit_image("untag", t),
+            Deleted::Deleted(id) => d.emit_image("delete", id),
+        }
+    }
+}
+
 pub async fn list(d: &Arc<Daemon>, q: &Query) -> Result<Resp, Error> {
     let list = d.list_images(q.flag("all", false), q.str("filters"))?;
     Ok(json(StatusCode::OK, &Value::Array(list)))
@@ -62,16 +71,19 @@ pub async fn tag(d: &Arc<Daemon>, name: &str, q: &Query) -> Result<Resp, Error> 
         None => repo.to_string(),
     };
     d.images.tag(name, &target)?;
+    d.emit_image("tag", &target);
     Ok(http::empty(StatusCode::CREATED))
 }
 
 pub async fn remove(d: &Arc<Daemon>, name: &str, q: &Query) -> Result<Resp, Error> {
     let items = d.remove_image(name, q.flag("force", false), !q.flag("noprune", false))?;
+    emit_deleted(d, &items);
     Ok(json(StatusCode::OK, &deleted_json(&items)))
 }
 
 pub async fn prune(d: &Arc<Daemon>, q: &Query) -> Result<Resp, Error> {
     let (items, space) = d.prune_images(q.str("filters"))?;
+    emit_deleted(d, &items);
     Ok(json(
         StatusCode::OK,
         &j!({"ImagesDeleted": deleted_json(&items), "SpaceReclaimed": space}),
@@ -82,6 +94,13 @@ pub async fn load(d: &Arc<Daemon>, body: Incoming) -> Result<Resp, Error> {
     let reader = body_reader(body);
     let images = d.images.clone();
     let loaded = blocking(move || Ok(images.load(reader)?)).await?;
+    for l in &loaded {
+        match l {
+            Loaded::Tag(t) => d.emit_image("load", t),
+            Loaded::Id(id) => d.emit_image("load", id),
+            Loaded::Renamed { .. } => {}
+        }
+    }
     let lines: Vec<Value> = loaded
         .iter()
         .map(|l: &Loaded| j!({"stream": format!("{l}\n")}))
@@ -96,6 +115,7 @@ pub async fn load(d: &Arc<Daemon>, body: Incoming) -> Result<Resp, Error> {
 pub async fn save(d: &Arc<Daemon>, names: Vec<String>) -> Result<Resp, Error> {
     for n in &names {
         d.images.resolve(n)?;
+        d.emit_image("save", n);
     }
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let images = d.images.clone();

@@ -3,6 +3,7 @@
 
 mod attach;
 mod containers;
+mod events;
 pub mod http;
 mod images;
 pub mod router;

@@ -2,7 +2,7 @@
 //! prefix; versions outside what berthd serves are refused as Docker does.
 
 use crate::http::{self, error, Query, Resp};
-use crate::{attach, containers, images};
+use crate::{attach, containers, events, images};
 use berth_daemon::system::{API_VERSION, MIN_API_VERSION};
 use berth_daemon::{Daemon, Error};
 use hyper::body::Incoming;
@@ -66,6 +66,7 @@ pub async fn route(d: Arc<Daemon>, req: Request<Incoming>) -> Resp {
         }
         (&Method::GET, ["version"]) => Ok(http::json(StatusCode::OK, &d.version())),
         (&Method::GET, ["info"]) => Ok(http::json(StatusCode::OK, &d.info())),
+        (&Method::GET, ["events"]) => events::events(&d, &q).await,
         (&Method::GET, ["containers", "json"]) => containers::list(&d, &q).await,
         (&Method::POST, ["containers", "create"]) => {
             containers::create(&d, &q, req.into_body()).await

@@ -12,6 +12,7 @@ pub struct Daemon {
     pub config: DaemonConfig,
     pub images: Arc<berth_image::Store>,
     pub containers: Store,
+    pub events: crate::events::Events,
     /// Unique per data root, for `info`.
     pub engine_id: String,
 }
@@ -29,6 +30,7 @@ impl Daemon {
             config,
             images,
             containers: Store::default(),
+            events: Default::default(),
             engine_id,
         });
         daemon.restore().await?;
@@ -59,6 +61,26 @@ impl Daemon {
             }
         }
         Ok(())
+    }
+
+    /// Publishes a container event with Docker's attributes plus `extra`.
+    pub fn emit_container(&self, rec: &Container, action: &str, extra: &[(&str, String)]) {
+        let mut attrs = crate::events::container_attributes(
+            &rec.name,
+            &rec.config.image,
+            rec.config.labels.as_ref(),
+        );
+        for (k, v) in extra {
+            attrs.insert(k.to_string(), v.clone());
+        }
+        self.events.emit("container", action, &rec.id, attrs);
+    }
+
+    /// Publishes an image event (`name` is the reference or ID acted on).
+    pub fn emit_image(&self, action: &str, name: &str) {
+        let mut attrs = std::collections::BTreeMap::new();
+        attrs.insert("name".to_string(), name.to_string());
+        self.events.emit("image", action, name, attrs);
     }
 
     /// Writes a container's record atomically.

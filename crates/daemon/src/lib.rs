@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod error;
 mod etc_files;
+pub mod events;
 pub mod filters;
 pub mod images;
 pub mod lifecycle;

@@ -41,8 +41,9 @@ impl Daemon {
         self: &Arc<Self>,
         name: Option<&str>,
         mut config: Config,
-        host: HostConfig,
+        mut host: HostConfig,
     ) -> Result<String> {
+        oci::apply_create_defaults(&mut host);
         if config.image.is_empty() {
             return Err(Error::invalid(
                 "config cannot be empty in order to create a container",
@@ -115,6 +116,7 @@ impl Daemon {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
         }
+        self.emit_container(&record, "create", &[]);
         Ok(id)
     }
 
@@ -141,6 +143,13 @@ impl Daemon {
             std::fs::create_dir_all(dir.join(sub))?;
         }
         std::fs::write(dir.join("upper/.dockerenv"), b"")?;
+        // Docker creates missing host paths of `-v` binds as directories.
+        for b in host.binds.iter().flatten() {
+            let bind = oci::parse_bind(b).map_err(|e| Error::invalid(e.to_string()))?;
+            if bind.source.starts_with('/') && !std::path::Path::new(&bind.source).exists() {
+                std::fs::create_dir_all(&bind.source)?;
+            }
+        }
         let host_hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let hostname = if host.network_mode == "host" {
@@ -243,6 +252,7 @@ impl Daemon {
             };
             rec.has_been_manually_stopped = false;
             self.persist(&rec)?;
+            self.emit_container(&rec, "start", &[]);
         }
         entry.publish(|s| {
             s.running = true;
@@ -338,6 +348,10 @@ impl Daemon {
                 rec.state.error = "shim exited without reporting the container's exit".into();
             }
             let _ = self.persist(&rec);
+            self.emit_container(&rec, "die", &[("exitCode", code.to_string())]);
+            if oom {
+                self.emit_container(&rec, "oom", &[]);
+            }
             rec.host_config.auto_remove
         };
         entry.publish(|s| {
@@ -359,7 +373,9 @@ impl Daemon {
     ) -> Result<()> {
         let entry = self.containers.get(key)?;
         let _op = entry.op.lock().await;
-        self.stop_locked(&entry, timeout, sig).await
+        self.stop_locked(&entry, timeout, sig).await?;
+        self.stopped_event(&entry);
+        Ok(())
     }
 
     async fn stop_locked(
@@ -402,6 +418,12 @@ impl Daemon {
         Ok(())
     }
 
+    /// Emits `stop` once a stop request has finished.
+    fn stopped_event(&self, entry: &Entry) {
+        let rec = entry.lock();
+        self.emit_container(&rec, "stop", &[]);
+    }
+
     /// `POST /containers/{id}/kill`.
     pub async fn kill(&self, key: &str, sig: Option<&str>) -> Result<()> {
         let entry = self.containers.get(key)?;
@@ -420,6 +442,7 @@ impl Daemon {
                 rec.has_been_manually_stopped = true;
                 let _ = self.persist(&rec);
             }
+            self.emit_container(&rec, "kill", &[("signal", signo.to_string())]);
         }
         shim::call(
             &self.config.shim_socket(&entry.id),
@@ -439,9 +462,13 @@ impl Daemon {
         let _op = entry.op.lock().await;
         match self.stop_locked(&entry, timeout, sig).await {
             Err(e) if e.kind != Kind::NotModified => return Err(e),
-            _ => {}
+            Err(_) => {}
+            Ok(()) => self.stopped_event(&entry),
         }
-        self.start_locked(&entry).await
+        self.start_locked(&entry).await?;
+        let rec = entry.lock();
+        self.emit_container(&rec, "restart", &[]);
+        Ok(())
     }
 
     /// `POST /containers/{id}/wait`: the exit code once `condition` holds.
@@ -495,6 +522,10 @@ impl Daemon {
         let id = entry.id.clone();
         let gone = tokio::task::spawn_blocking(move || remove_bundle(&dir, &id)).await;
         entry.publish(|s| s.removed = true);
+        {
+            let rec = entry.lock();
+            self.emit_container(&rec, "destroy", &[]);
+        }
         match gone {
             Ok(r) => r,
             Err(e) => Err(Error::internal(e.to_string())),
