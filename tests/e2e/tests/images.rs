@@ -20,6 +20,23 @@ fn fixture_id() -> String {
     )
 }
 
+/// berth and docker print the same for the same state. Humanised times can
+/// tick between the two runs, so a mismatch is retried a few times.
+#[track_caller]
+fn assert_same_output(d: &Berthd, args: &[&str]) {
+    let mut last = (String::new(), String::new());
+    for _ in 0..5 {
+        let ours = d.berth(args).ok().stdout;
+        let theirs = d.docker(args).ok().stdout;
+        if ours == theirs {
+            return;
+        }
+        last = (ours, theirs);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(last.0, last.1, "berth vs docker for {args:?}");
+}
+
 #[test]
 fn loaded_image_has_docker_id_and_matching_tables() {
     if !can_run() {
