@@ -11,6 +11,10 @@ pub struct DaemonConfig {
     pub exec_root: PathBuf,
     /// The `berth-shim` binary.
     pub shim_path: PathBuf,
+    /// `--registry-mirror` / `registry-mirrors` (reported by `info`).
+    pub registry_mirrors: Vec<String>,
+    /// `--insecure-registry` / `insecure-registries` (reported by `info`).
+    pub insecure_registries: Vec<String>,
 }
 
 impl DaemonConfig {

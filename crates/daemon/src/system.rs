@@ -53,6 +53,35 @@ pub fn cgroup_version() -> &'static str {
 }
 
 impl Daemon {
+    /// `RegistryConfig` of `info`: loopback is always insecure, as in Docker.
+    fn registry_config(&self) -> Value {
+        let (cidrs, names): (Vec<&String>, Vec<&String>) = self
+            .config
+            .insecure_registries
+            .iter()
+            .partition(|r| r.contains('/'));
+        let mut all_cidrs: Vec<String> = cidrs.into_iter().cloned().collect();
+        all_cidrs.push("127.0.0.0/8".into());
+        let mut index = serde_json::Map::new();
+        for n in names {
+            index.insert(
+                n.clone(),
+                json!({"Name": n, "Mirrors": [], "Secure": false, "Official": false}),
+            );
+        }
+        index.insert(
+            "docker.io".into(),
+            json!({"Name": "docker.io", "Mirrors": self.config.registry_mirrors, "Secure": true, "Official": true}),
+        );
+        json!({
+            "AllowNondistributableArtifactsCIDRs": null,
+            "AllowNondistributableArtifactsHostnames": null,
+            "InsecureRegistryCIDRs": all_cidrs,
+            "IndexConfigs": index,
+            "Mirrors": self.config.registry_mirrors,
+        })
+    }
+
     pub fn version(&self) -> Value {
         let (kernel, machine, _) = uname();
         json!({
@@ -122,13 +151,7 @@ impl Daemon {
             "OSType": "linux",
             "Architecture": machine,
             "IndexServerAddress": "https://index.docker.io/v1/",
-            "RegistryConfig": {
-                "AllowNondistributableArtifactsCIDRs": null,
-                "AllowNondistributableArtifactsHostnames": null,
-                "InsecureRegistryCIDRs": ["127.0.0.0/8"],
-                "IndexConfigs": {},
-                "Mirrors": [],
-            },
+            "RegistryConfig": self.registry_config(),
             "NCPU": cpus,
             "MemTotal": mem_total(),
             "GenericResources": null,

@@ -15,6 +15,8 @@ Options:
       --exec-root string   Root directory for runtime state (default \"/run/berth\")
       --shim string        Path of berth-shim (default: next to berthd)
       --config-file string Daemon configuration file (default \"/etc/berth/daemon.json\")
+      --registry-mirror list     Preferred registry mirror
+      --insecure-registry list   Enable insecure registry communication
   -h, --help               Print usage";
 
 struct Flags {
@@ -23,6 +25,8 @@ struct Flags {
     exec_root: Option<PathBuf>,
     shim: Option<PathBuf>,
     config_file: Option<PathBuf>,
+    mirrors: Vec<String>,
+    insecure: Vec<String>,
 }
 
 fn parse_flags() -> Result<Flags, String> {
@@ -32,6 +36,8 @@ fn parse_flags() -> Result<Flags, String> {
         exec_root: None,
         shim: None,
         config_file: None,
+        mirrors: vec![],
+        insecure: vec![],
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -58,6 +64,8 @@ fn parse_flags() -> Result<Flags, String> {
             "--exec-root" => f.exec_root = Some(value()?.into()),
             "--shim" => f.shim = Some(value()?.into()),
             "--config-file" => f.config_file = Some(value()?.into()),
+            "--registry-mirror" => f.mirrors.push(value()?),
+            "--insecure-registry" => f.insecure.push(value()?),
             _ => return Err(format!("unknown flag: {name}")),
         }
     }
@@ -90,6 +98,21 @@ fn apply_config_file(f: &mut Flags) -> Result<(), String> {
     }
     if f.exec_root.is_none() {
         f.exec_root = v["exec-root"].as_str().map(PathBuf::from);
+    }
+    let list = |k: &str| -> Vec<String> {
+        v[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if f.mirrors.is_empty() {
+        f.mirrors = list("registry-mirrors");
+    }
+    if f.insecure.is_empty() {
+        f.insecure = list("insecure-registries");
     }
     Ok(())
 }
@@ -152,6 +175,8 @@ async fn run() -> Result<(), String> {
         data_root: f.data_root.unwrap_or_else(|| "/var/lib/berth".into()),
         exec_root: f.exec_root.unwrap_or_else(|| "/run/berth".into()),
         shim_path: shim,
+        registry_mirrors: f.mirrors,
+        insecure_registries: f.insecure,
     };
     let daemon = Daemon::open(config).await.map_err(|e| e.to_string())?;
     for h in &f.hosts {
