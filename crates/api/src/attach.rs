@@ -1,12 +1,15 @@
 //! `POST /containers/{id}/attach`: Docker's hijack. The client asks to
 //! upgrade the connection (`Upgrade: tcp`); after `101` the socket carries
 //! the container's output (framed for non-tty containers) and takes its input.
-//! An attach before `start` is parked until the shim exists.
+//! An attach before `start` is parked until the shim exists. On a tty, the
+//! detach sequence (`detachKeys`, default ctrl-p,ctrl-q) typed by the client
+//! ends the session and leaves the container running.
 
-use crate::http::{self, Query, Resp};
+use crate::hijack::{self, Escape};
+use crate::http::{Query, Resp};
 use berth_daemon::{Daemon, Error};
 use hyper::body::Incoming;
-use hyper::{Request, StatusCode};
+use hyper::Request;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 
@@ -34,35 +37,13 @@ pub async fn attach(
     } else {
         None
     };
-    let content_type = if tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
-    let upgrade = req
-        .headers()
-        .get("upgrade")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"));
-    let mut resp = http::bytes(
-        if upgrade {
-            StatusCode::SWITCHING_PROTOCOLS
-        } else {
-            StatusCode::OK
-        },
-        content_type,
-        Vec::new(),
-    );
-    if upgrade {
-        resp.headers_mut()
-            .insert("Connection", "Upgrade".parse().expect("static header"));
-        resp.headers_mut()
-            .insert("Upgrade", "tcp".parse().expect("static header"));
-    }
+    let escape = Escape::new(q.str("detachKeys")).filter(|_| tty && streams.0);
+    let resp = hijack::response(hijack::wants_upgrade(&req), tty);
     tokio::spawn(async move {
         let Ok(upgraded) = hyper::upgrade::on(req).await else {
             return;
         };
-        let mut client = TokioIo::new(upgraded);
+        let client = TokioIo::new(upgraded);
         let shim = match shim_stream {
             Some(Source::Now(s)) => s,
             Some(Source::Later(rx)) => match rx.await {
@@ -71,8 +52,7 @@ pub async fn attach(
             },
             None => return,
         };
-        let mut shim = shim;
-        let _ = tokio::io::copy_bidirectional(&mut client, &mut shim).await;
+        hijack::pump(client, shim, escape, async {}).await;
     });
     Ok(resp)
 }

@@ -35,6 +35,7 @@ pub async fn create(d: &Arc<Daemon>, q: &Query, body: Incoming) -> Result<Resp, 
 pub async fn list(d: &Arc<Daemon>, q: &Query) -> Result<Resp, Error> {
     let limit = q.int("limit")?.filter(|n| *n > 0).map(|n| n as usize);
     let list = d.list_containers(q.flag("all", false), limit, q.str("filters"))?;
+    let list = crate::observe::list_sizes(d, q, list).await?;
     Ok(json(StatusCode::OK, &serde_json::Value::Array(list)))
 }
 
@@ -79,12 +80,14 @@ pub async fn wait(d: &Arc<Daemon>, id: &str, q: &Query) -> Result<Resp, Error> {
 }
 
 pub async fn remove(d: &Arc<Daemon>, id: &str, q: &Query) -> Result<Resp, Error> {
-    d.remove(id, q.flag("force", false)).await?;
+    d.remove_container(id, q.flag("force", false), q.flag("v", false))
+        .await?;
     Ok(http::empty(StatusCode::NO_CONTENT))
 }
 
-pub async fn inspect(d: &Arc<Daemon>, id: &str) -> Result<Resp, Error> {
-    Ok(json(StatusCode::OK, &d.inspect_container(id)?))
+pub async fn inspect(d: &Arc<Daemon>, id: &str, q: &Query) -> Result<Resp, Error> {
+    let v = crate::observe::inspect_sizes(d, q, d.inspect_container(id)?).await?;
+    Ok(json(StatusCode::OK, &v))
 }
 
 pub async fn logs(d: &Arc<Daemon>, id: &str, q: &Query) -> Result<Resp, Error> {
@@ -125,20 +128,6 @@ pub async fn resize(d: &Arc<Daemon>, id: &str, q: &Query) -> Result<Resp, Error>
     let w = q.int("w")?.unwrap_or(0).clamp(0, u16::MAX as i64) as u16;
     d.resize(id, h, w).await?;
     Ok(http::empty(StatusCode::OK))
-}
-
-pub async fn prune(d: &Arc<Daemon>) -> Result<Resp, Error> {
-    let mut deleted = Vec::new();
-    for e in d.containers.all() {
-        let stopped = !e.lock().state.running;
-        if stopped && d.remove(&e.id, false).await.is_ok() {
-            deleted.push(e.id.clone());
-        }
-    }
-    Ok(json(
-        StatusCode::OK,
-        &j!({"ContainersDeleted": deleted, "SpaceReclaimed": 0}),
-    ))
 }
 
 /// Maps any handler error to its response.

@@ -38,6 +38,13 @@ impl Body for ApiBody {
     fn is_end_stream(&self) -> bool {
         matches!(self, ApiBody::Full(None))
     }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            ApiBody::Full(b) => hyper::body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            ApiBody::Stream(_) => hyper::body::SizeHint::default(),
+        }
+    }
 }
 
 pub type Resp = Response<ApiBody>;

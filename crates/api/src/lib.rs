@@ -4,9 +4,15 @@
 mod attach;
 mod containers;
 mod events;
+mod exec;
+mod fsops;
+mod hijack;
 pub mod http;
 mod images;
+mod manage;
+mod observe;
 pub mod router;
+mod volumes;
 
 use berth_daemon::Daemon;
 use hyper::server::conn::http1;

@@ -2,7 +2,7 @@
 //! prefix; versions outside what berthd serves are refused as Docker does.
 
 use crate::http::{self, error, Query, Resp};
-use crate::{attach, containers, events, images};
+use crate::{attach, containers, events, exec, fsops, images, manage, observe, volumes};
 use berth_daemon::system::{API_VERSION, MIN_API_VERSION};
 use berth_daemon::{Daemon, Error};
 use hyper::body::Incoming;
@@ -25,7 +25,7 @@ pub fn split_version(path: &str) -> (Option<&str>, &str) {
     (None, path)
 }
 
-fn version_tuple(v: &str) -> (u32, u32) {
+pub(crate) fn version_tuple(v: &str) -> (u32, u32) {
     let mut it = v.split('.').map(|p| p.parse().unwrap_or(0));
     (it.next().unwrap_or(0), it.next().unwrap_or(0))
 }
@@ -66,24 +66,50 @@ pub async fn route(d: Arc<Daemon>, req: Request<Incoming>) -> Resp {
         }
         (&Method::GET, ["version"]) => Ok(http::json(StatusCode::OK, &d.version())),
         (&Method::GET, ["info"]) => Ok(http::json(StatusCode::OK, &d.info())),
+        (&Method::GET, ["system", "df"]) => observe::df(&d, &q).await,
         (&Method::GET, ["events"]) => events::events(&d, &q).await,
         (&Method::GET, ["containers", "json"]) => containers::list(&d, &q).await,
         (&Method::POST, ["containers", "create"]) => {
             containers::create(&d, &q, req.into_body()).await
         }
-        (&Method::POST, ["containers", "prune"]) => containers::prune(&d).await,
-        (&Method::GET, ["containers", id, "json"]) => containers::inspect(&d, id).await,
+        (&Method::POST, ["containers", "prune"]) => manage::container_prune(&d, &q).await,
+        (&Method::POST, ["networks", "prune"]) => manage::network_prune().await,
+        (&Method::POST, ["build", "prune"]) => manage::build_prune().await,
+        (&Method::GET, ["containers", id, "json"]) => containers::inspect(&d, id, &q).await,
         (&Method::GET, ["containers", id, "logs"]) => containers::logs(&d, id, &q).await,
+        (&Method::GET, ["containers", id, "stats"]) => observe::stats(&d, id, &q).await,
+        (&Method::GET, ["containers", id, "top"]) => observe::top(&d, id, &q).await,
+        (&Method::GET, ["containers", id, "changes"]) => fsops::changes(&d, id).await,
+        (&Method::GET, ["containers", id, "export"]) => fsops::export(&d, id).await,
+        (&Method::HEAD, ["containers", id, "archive"]) => fsops::stat(&d, id, &q).await,
+        (&Method::GET, ["containers", id, "archive"]) => fsops::get(&d, id, &q).await,
+        (&Method::PUT, ["containers", id, "archive"]) => {
+            fsops::put(&d, id, &q, req.into_body()).await
+        }
+        (&Method::POST, ["commit"]) => fsops::commit(&d, &q, req.into_body()).await,
         (&Method::POST, ["containers", id, "start"]) => containers::start(&d, id).await,
         (&Method::POST, ["containers", id, "stop"]) => containers::stop(&d, id, &q).await,
         (&Method::POST, ["containers", id, "restart"]) => containers::restart(&d, id, &q).await,
         (&Method::POST, ["containers", id, "kill"]) => containers::kill(&d, id, &q).await,
         (&Method::POST, ["containers", id, "wait"]) => containers::wait(&d, id, &q).await,
         (&Method::POST, ["containers", id, "resize"]) => containers::resize(&d, id, &q).await,
+        (&Method::POST, ["containers", id, "pause"]) => manage::pause(&d, id).await,
+        (&Method::POST, ["containers", id, "unpause"]) => manage::unpause(&d, id).await,
+        (&Method::POST, ["containers", id, "rename"]) => manage::rename(&d, id, &q).await,
+        (&Method::POST, ["containers", id, "update"]) => {
+            manage::update(&d, id, req.into_body()).await
+        }
         (&Method::POST, ["containers", id, "attach"]) => {
             let id = id.to_string();
             attach::attach(&d, &id, &q, req).await
         }
+        (&Method::POST, ["containers", id, "exec"]) => exec::create(&d, id, req.into_body()).await,
+        (&Method::POST, ["exec", id, "start"]) => {
+            let id = id.to_string();
+            exec::start(&d, &id, req).await
+        }
+        (&Method::POST, ["exec", id, "resize"]) => exec::resize(&d, id, &q).await,
+        (&Method::GET, ["exec", id, "json"]) => exec::inspect(&d, id).await,
         (&Method::DELETE, ["containers", id]) => containers::remove(&d, id, &q).await,
         (&Method::GET, ["images", "json"]) => images::list(&d, &q).await,
         (&Method::POST, ["images", "load"]) => images::load(&d, req.into_body()).await,
@@ -93,6 +119,11 @@ pub async fn route(d: Arc<Daemon>, req: Request<Incoming>) -> Resp {
         (&Method::GET | &Method::POST | &Method::DELETE, ["images", ..]) => {
             image_route(&d, &method, &path, &q).await
         }
+        (&Method::GET, ["volumes"]) => volumes::list(&d, &q).await,
+        (&Method::POST, ["volumes", "create"]) => volumes::create(&d, req.into_body()).await,
+        (&Method::POST, ["volumes", "prune"]) => volumes::prune(&d, &q, version).await,
+        (&Method::GET, ["volumes", name]) => volumes::inspect(&d, name).await,
+        (&Method::DELETE, ["volumes", name]) => volumes::remove(&d, name, &q).await,
         _ => Err(Error::not_found(format!("page not found: {method} {path}"))),
     };
     containers::respond(r)

@@ -1,6 +1,7 @@
 //! Signals during an attached session: a thread that receives the signals a
 //! user sends to `berth` and forwards them to the container (docker's
-//! `--sig-proxy`), and resizes the container's tty on `SIGWINCH`. The
+//! `--sig-proxy`), and resizes the container's (or an exec's) tty on
+//! `SIGWINCH`. The
 //! signals are blocked in every thread and taken with `sigwait`, so they
 //! must be set up before any other thread is spawned.
 
@@ -33,9 +34,34 @@ fn name(sig: Signal) -> &'static str {
 
 /// Sends the current terminal size to the container.
 pub fn resize(client: &Client, id: &str) {
+    resize_at(client, &format!("/containers/{}/resize", enc(id)));
+}
+
+/// Sends the current terminal size to an exec'd process.
+pub fn resize_exec(client: &Client, exec_id: &str) {
+    resize_at(client, &format!("/exec/{}/resize", enc(exec_id)));
+}
+
+fn resize_at(client: &Client, path: &str) {
     if let Some((h, w)) = crate::term::size(1) {
-        let _ = client.post(&format!("/containers/{}/resize?h={h}&w={w}", enc(id)));
+        let _ = client.post(&format!("{path}?h={h}&w={w}"));
     }
+}
+
+/// Follows terminal size changes for an exec'd process (SIGWINCH only).
+pub fn start_exec_resize(client: &Client, exec_id: &str) {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGWINCH);
+    if nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).is_err() {
+        return;
+    }
+    let client = client.clone();
+    let id = exec_id.to_string();
+    std::thread::spawn(move || {
+        while set.wait().is_ok() {
+            resize_exec(&client, &id);
+        }
+    });
 }
 
 /// Blocks the signals and starts the forwarding thread. `proxy` forwards

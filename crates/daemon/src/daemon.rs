@@ -13,8 +13,14 @@ pub struct Daemon {
     pub images: Arc<berth_image::Store>,
     pub containers: Store,
     pub events: crate::events::Events,
+    /// Exec instances (`crate::exec`).
+    pub execs: crate::exec::Execs,
     /// Unique per data root, for `info`.
     pub engine_id: String,
+    /// Back-offs and pending restarts of restart policies.
+    pub(crate) restarts: crate::restart::Restarts,
+    /// Volumes of the `local` driver.
+    pub volumes: crate::volumes::Volumes,
 }
 
 impl Daemon {
@@ -26,14 +32,19 @@ impl Daemon {
         std::fs::create_dir_all(&config.exec_root)?;
         let images = Arc::new(berth_image::Store::open(&config.data_root)?);
         let engine_id = engine_id(&config.data_root)?;
+        let volumes = crate::volumes::Volumes::open(&config.data_root)?;
         let daemon = Arc::new(Daemon {
             config,
             images,
             containers: Store::default(),
             events: Default::default(),
+            execs: Default::default(),
             engine_id,
+            restarts: Default::default(),
+            volumes,
         });
         daemon.restore().await?;
+        daemon.restore_volume_mounts();
         Ok(daemon)
     }
 
@@ -53,13 +64,15 @@ impl Daemon {
                 }
             };
             let name = record.name.trim_start_matches('/').to_string();
-            let running = record.state.running;
+            // A restart pending when berthd stopped has no shim to follow.
+            let running = record.state.running && !record.state.restarting;
             let entry = Entry::new(record);
             self.containers.insert(entry.clone(), &name)?;
             if running {
                 self.clone().supervise(entry);
             }
         }
+        self.restart_on_daemon_start();
         Ok(())
     }
 

@@ -44,6 +44,7 @@ impl Daemon {
         mut host: HostConfig,
     ) -> Result<String> {
         oci::apply_create_defaults(&mut host);
+        crate::restart::validate_create(&host)?;
         if config.image.is_empty() {
             return Err(Error::invalid(
                 "config cannot be empty in order to create a container",
@@ -87,8 +88,10 @@ impl Daemon {
             config.hostname = id[..12].to_string();
         }
         let (path, args) = oci::merged_command(&config, &image_config);
+        let mounts = self.resolve_mounts(&id, &config, &host, &layers).await?;
         let dir = self.bundle(&id);
-        let prepared = self.prepare_bundle(&id, &config, &host, &image_config, &layers);
+        let prepared =
+            self.prepare_bundle(&id, &config, &host, &image_config, &layers, mounts.points());
         if let Err(e) = prepared {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
@@ -105,6 +108,7 @@ impl Daemon {
             config,
             host_config: host,
             has_been_manually_stopped: false,
+            mount_points: mounts.points().to_vec(),
         };
         let entry = Entry::new(record.clone());
         if let Err(e) = self.containers.insert(entry, &name) {
@@ -116,6 +120,7 @@ impl Daemon {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
         }
+        mounts.commit();
         self.emit_container(&record, "create", &[]);
         Ok(id)
     }
@@ -137,19 +142,13 @@ impl Daemon {
         host: &HostConfig,
         image: &berth_image::ImageConfig,
         layers: &[PathBuf],
+        mounts: &[crate::volumes::MountPoint],
     ) -> Result<()> {
         let dir = self.bundle(id);
         for sub in ["upper", "work", "rootfs"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
         std::fs::write(dir.join("upper/.dockerenv"), b"")?;
-        // Docker creates missing host paths of `-v` binds as directories.
-        for b in host.binds.iter().flatten() {
-            let bind = oci::parse_bind(b).map_err(|e| Error::invalid(e.to_string()))?;
-            if bind.source.starts_with('/') && !std::path::Path::new(&bind.source).exists() {
-                std::fs::create_dir_all(&bind.source)?;
-            }
-        }
         let host_hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let hostname = if host.network_mode == "host" {
@@ -175,6 +174,7 @@ impl Daemon {
             hostname_path: &dir.join("hostname"),
             hosts_path: &dir.join("hosts"),
             resolv_conf_path: &dir.join("resolv.conf"),
+            mounts,
             cgroups_path: format!("berth/{id}"),
         };
         let mut spec = oci::build_spec(&input).map_err(|e| Error::invalid(e.to_string()))?;
@@ -206,10 +206,12 @@ impl Daemon {
     pub async fn start(self: &Arc<Self>, key: &str) -> Result<()> {
         let entry = self.containers.get(key)?;
         let _op = entry.op.lock().await;
+        crate::update::refuse_paused_start(&entry.lock().state)?;
+        self.reset_restarts(&entry);
         self.start_locked(&entry).await
     }
 
-    async fn start_locked(self: &Arc<Self>, entry: &Arc<Entry>) -> Result<()> {
+    pub(crate) async fn start_locked(self: &Arc<Self>, entry: &Arc<Entry>) -> Result<()> {
         if entry.lock().state.running {
             return Err(Error::not_modified());
         }
@@ -218,6 +220,7 @@ impl Daemon {
         let socket = self.config.shim_socket(&id);
         let _ = std::fs::remove_file(dir.join("exit.json"));
         let started = async {
+            self.mount_volumes(entry)?;
             let pid = shim::spawn(&self.config.shim_path, &id, &dir, &socket).await?;
             let pending: Vec<_> = std::mem::take(
                 &mut *entry
@@ -270,6 +273,7 @@ impl Daemon {
             e.message
         );
         let code = exec_error_code(&e.message);
+        self.unmount_volumes(entry);
         let auto_remove = {
             let mut rec = entry.lock();
             rec.state.error = msg.clone();
@@ -293,7 +297,7 @@ impl Daemon {
             s.exits += 1;
         });
         if auto_remove {
-            let _ = self.remove_entry(entry).await;
+            let _ = self.remove_entry(entry, true).await;
         }
         let kind = if code.is_some() {
             Kind::InvalidArgument
@@ -336,10 +340,11 @@ impl Daemon {
             .as_ref()
             .and_then(|v| v["FinishedAt"].as_str().map(str::to_string))
             .unwrap_or_else(now_rfc3339);
-        let auto_remove = {
+        let (auto_remove, restart) = {
             let mut rec = entry.lock();
             rec.state.status = "exited".into();
             rec.state.running = false;
+            rec.state.paused = false;
             rec.state.pid = 0;
             rec.state.exit_code = code;
             rec.state.oom_killed = oom;
@@ -347,20 +352,25 @@ impl Daemon {
             if exit.is_none() && recorded.is_none() {
                 rec.state.error = "shim exited without reporting the container's exit".into();
             }
+            let restart = self.restart_after_exit(&mut rec);
             let _ = self.persist(&rec);
             self.emit_container(&rec, "die", &[("exitCode", code.to_string())]);
             if oom {
                 self.emit_container(&rec, "oom", &[]);
             }
-            rec.host_config.auto_remove
+            (rec.host_config.auto_remove && restart.is_none(), restart)
         };
+        self.unmount_volumes(entry);
         entry.publish(|s| {
             s.running = false;
             s.exit_code = code;
             s.exits += 1;
         });
+        if let Some(r) = restart {
+            self.schedule_restart(entry.clone(), r);
+        }
         if auto_remove {
-            let _ = self.remove_entry(entry).await;
+            let _ = self.remove_entry(entry, true).await;
         }
     }
 
@@ -384,24 +394,33 @@ impl Daemon {
         timeout: Option<i64>,
         sig: Option<&str>,
     ) -> Result<()> {
-        let (signo, secs) = {
+        let (signo, secs, plan) = {
             let mut rec = entry.lock();
             if !rec.state.running {
                 return Err(Error::not_modified());
             }
-            rec.has_been_manually_stopped = true;
-            let _ = self.persist(&rec);
             let name = sig
                 .map(str::to_string)
                 .or_else(|| rec.config.stop_signal.clone())
                 .unwrap_or_else(|| "SIGTERM".into());
             let signo = signal::parse(&name)
                 .ok_or_else(|| Error::invalid(format!("Invalid signal: {name}")))?;
-            (signo, timeout.or(rec.config.stop_timeout).unwrap_or(10))
+            let plan = self.prepare_kill(&mut rec, signo, true);
+            (
+                signo,
+                timeout.or(rec.config.stop_timeout).unwrap_or(10),
+                plan,
+            )
         };
+        if plan.no_process {
+            return Ok(());
+        }
         let socket = self.config.shim_socket(&entry.id);
         let mut rx = entry.subscribe();
         let _ = shim::call(&socket, &format!("kill {signo}")).await;
+        if plan.thaw {
+            self.thaw_if_paused(entry).await;
+        }
         let stopped = |s: &Snapshot| !s.running;
         if secs >= 0 {
             let waited =
@@ -414,6 +433,7 @@ impl Daemon {
             return Ok(());
         }
         let _ = shim::call(&socket, &format!("kill {}", libc::SIGKILL)).await;
+        self.thaw_if_paused(entry).await;
         let _ = rx.wait_for(stopped).await;
         Ok(())
     }
@@ -430,7 +450,7 @@ impl Daemon {
         let name = sig.filter(|s| !s.is_empty()).unwrap_or("SIGKILL");
         let signo =
             signal::parse(name).ok_or_else(|| Error::invalid(format!("Invalid signal: {name}")))?;
-        {
+        let plan = {
             let mut rec = entry.lock();
             if !rec.state.running {
                 return Err(Error::conflict(format!(
@@ -438,17 +458,22 @@ impl Daemon {
                     entry.id
                 )));
             }
-            if signo == libc::SIGKILL || signo == libc::SIGTERM {
-                rec.has_been_manually_stopped = true;
-                let _ = self.persist(&rec);
+            let plan = self.prepare_kill(&mut rec, signo, false);
+            if plan.no_process {
+                return Ok(());
             }
             self.emit_container(&rec, "kill", &[("signal", signo.to_string())]);
-        }
+            plan
+        };
         shim::call(
             &self.config.shim_socket(&entry.id),
             &format!("kill {signo}"),
         )
-        .await
+        .await?;
+        if plan.thaw {
+            self.thaw_if_paused(&entry).await;
+        }
+        Ok(())
     }
 
     /// `POST /containers/{id}/restart`.
@@ -465,6 +490,7 @@ impl Daemon {
             Err(_) => {}
             Ok(()) => self.stopped_event(&entry),
         }
+        self.reset_restarts(&entry);
         self.start_locked(&entry).await?;
         let rec = entry.lock();
         self.emit_container(&rec, "restart", &[]);
@@ -488,16 +514,28 @@ impl Daemon {
 
     /// `DELETE /containers/{id}`.
     pub async fn remove(self: &Arc<Self>, key: &str, force: bool) -> Result<()> {
+        self.remove_container(key, force, false).await
+    }
+
+    /// `DELETE /containers/{id}`; with `volumes` (`rm -v`) the container's
+    /// anonymous volumes are removed too.
+    pub async fn remove_container(
+        self: &Arc<Self>,
+        key: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<()> {
         let entry = self.containers.get(key)?;
         let _op = entry.op.lock().await;
-        let (running, name) = {
+        let (running, name, refusal) = {
             let rec = entry.lock();
-            (rec.state.running, rec.name.clone())
+            let refusal = crate::update::remove_refusal(&rec.state);
+            (rec.state.running, rec.name.clone(), refusal)
         };
         if running {
             if !force {
                 return Err(Error::conflict(format!(
-                    "cannot remove container \"{name}\": container is running: stop the container before removing or force remove"
+                    "cannot remove container \"{name}\": {refusal}"
                 )));
             }
             let mut rx = entry.subscribe();
@@ -506,22 +544,28 @@ impl Daemon {
                 &format!("kill {}", libc::SIGKILL),
             )
             .await;
+            self.thaw_if_paused(&entry).await;
             let _ =
                 tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|s| !s.running)).await;
         }
-        self.remove_entry(&entry).await
+        self.remove_entry(&entry, volumes).await
     }
 
     /// Removes a stopped container's record and files.
-    async fn remove_entry(&self, entry: &Arc<Entry>) -> Result<()> {
+    async fn remove_entry(&self, entry: &Arc<Entry>, volumes: bool) -> Result<()> {
         if entry.snapshot().removed {
             return Ok(());
         }
         self.containers.remove(&entry.id);
+        self.restarts.forget(&entry.id);
         let dir = self.bundle(&entry.id);
         let id = entry.id.clone();
         let gone = tokio::task::spawn_blocking(move || remove_bundle(&dir, &id)).await;
         entry.publish(|s| s.removed = true);
+        if volumes {
+            let rec = entry.lock().clone();
+            self.remove_anonymous_volumes(&rec);
+        }
         {
             let rec = entry.lock();
             self.emit_container(&rec, "destroy", &[]);

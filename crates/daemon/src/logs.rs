@@ -30,6 +30,8 @@ struct Line {
     log: String,
     stream: String,
     time: String,
+    #[serde(default)]
+    attrs: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Docker's stream frame: `[stream, 0, 0, 0, len_be32]` + payload.
@@ -44,6 +46,8 @@ pub fn frame(stream: u8, payload: &[u8]) -> Vec<u8> {
 struct Encoder {
     opts: LogOptions,
     tty: bool,
+    /// `--details` prefix of lines that carry no `attrs` of their own.
+    attrs: String,
 }
 
 impl Encoder {
@@ -65,6 +69,13 @@ impl Encoder {
             payload.push_str(&berth_util::time::format_rfc3339_fixed(t));
             payload.push(' ');
         }
+        if self.opts.details {
+            match &line.attrs {
+                Some(a) => payload.push_str(&crate::observe::logattrs::details_prefix(a)),
+                None => payload.push_str(&self.attrs),
+            }
+            payload.push(' ');
+        }
         payload.push_str(&line.log);
         Some(if self.tty {
             payload.into_bytes()
@@ -83,14 +94,21 @@ impl Daemon {
         opts: LogOptions,
     ) -> Result<(mpsc::Receiver<Vec<u8>>, bool)> {
         let entry = self.containers.get(key)?;
-        let tty = entry.lock().config.tty;
+        let (tty, attrs) = {
+            let rec = entry.lock();
+            let attrs = crate::observe::logattrs::log_attrs(&rec);
+            (
+                rec.config.tty,
+                crate::observe::logattrs::details_prefix(&attrs),
+            )
+        };
         let path = self
             .config
             .container_dir(&entry.id)
             .join(format!("{}-json.log", entry.id));
         let (tx, rx) = mpsc::channel(64);
         let follow = opts.follow;
-        let enc = Encoder { opts, tty };
+        let enc = Encoder { opts, tty, attrs };
         tokio::spawn(async move {
             let file = match std::fs::File::open(&path) {
                 Ok(f) => f,
@@ -189,6 +207,7 @@ mod tests {
                 ..Default::default()
             },
             tty: false,
+            attrs: String::new(),
         };
         let out = enc
             .encode(r#"{"log":"hi\n","stream":"stdout","time":"2026-11-23T16:26:19.5Z"}"#)
@@ -208,6 +227,7 @@ mod tests {
                 ..Default::default()
             },
             tty: true,
+            attrs: String::new(),
         };
         let out = enc
             .encode(r#"{"log":"hi\n","stream":"stdout","time":"2026-11-23T16:26:19.5Z"}"#)
@@ -216,5 +236,29 @@ mod tests {
         assert_eq!(parse_tail("all").unwrap(), None);
         assert_eq!(parse_tail("3").unwrap(), Some(3));
         assert!(parse_tail("x").is_err());
+    }
+
+    #[test]
+    fn details_prefix_each_line() {
+        let mut enc = Encoder {
+            opts: LogOptions {
+                stdout: true,
+                details: true,
+                timestamps: true,
+                ..Default::default()
+            },
+            tty: true,
+            attrs: "a=1".into(),
+        };
+        let plain = r#"{"log":"hi\n","stream":"stdout","time":"2026-11-23T16:26:19.5Z"}"#;
+        let out = enc.encode(plain).unwrap();
+        assert_eq!(out, b"2026-11-23T16:26:19.500000000Z a=1 hi\n");
+        let own = r#"{"log":"hi\n","stream":"stdout","attrs":{"tag":"x y"},"time":"2026-11-23T16:26:19.5Z"}"#;
+        let out = enc.encode(own).unwrap();
+        assert_eq!(out, b"2026-11-23T16:26:19.500000000Z tag=x+y hi\n");
+        // Docker keeps the separating space when there are no attributes.
+        enc.attrs.clear();
+        enc.opts.timestamps = false;
+        assert_eq!(enc.encode(plain).unwrap(), b" hi\n");
     }
 }

@@ -186,4 +186,8 @@ pub struct Container {
     /// Set when the container was stopped by a user (`stop`, `kill`), for restart policies.
     #[serde(default)]
     pub has_been_manually_stopped: bool,
+    /// The mounts resolved at create (volumes created, `--volumes-from`
+    /// copied); start and inspect use these, not the raw `HostConfig`.
+    #[serde(default)]
+    pub mount_points: Vec<crate::volumes::MountPoint>,
 }

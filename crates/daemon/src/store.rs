@@ -66,6 +66,12 @@ impl Entry {
     }
 }
 
+fn name_in_use(name: &str, other: &str) -> Error {
+    Error::conflict(format!(
+        "Conflict. The container name \"/{name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+    ))
+}
+
 #[derive(Default)]
 pub struct Store {
     inner: RwLock<Index>,
@@ -89,12 +95,21 @@ impl Store {
     pub fn insert(&self, entry: Arc<Entry>, name: &str) -> Result<()> {
         let mut idx = self.write();
         if let Some(other) = idx.names.get(name) {
-            return Err(Error::conflict(format!(
-                "Conflict. The container name \"/{name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
-            )));
+            return Err(name_in_use(name, other));
         }
         idx.names.insert(name.to_string(), entry.id.clone());
         idx.by_id.insert(entry.id.clone(), entry);
+        Ok(())
+    }
+
+    /// Gives a container a new name (without `/`); fails if it is taken.
+    pub fn rename(&self, id: &str, name: &str) -> Result<()> {
+        let mut idx = self.write();
+        if let Some(other) = idx.names.get(name) {
+            return Err(name_in_use(name, other));
+        }
+        idx.names.retain(|_, v| v != id);
+        idx.names.insert(name.to_string(), id.to_string());
         Ok(())
     }
 

@@ -88,7 +88,7 @@ fn summary(c: &Container) -> Value {
         "Status": status_text(&c.state),
         "HostConfig": {"NetworkMode": if c.host_config.network_mode.is_empty() { "default" } else { &c.host_config.network_mode }},
         "NetworkSettings": {"Networks": {}},
-        "Mounts": [],
+        "Mounts": crate::volumes::mounts_json(&c.mount_points),
     })
 }
 
@@ -130,6 +130,9 @@ impl Daemon {
                 && f.any("id", |v| c.id.starts_with(v))
                 && f.any("name", |v| name.contains(v.trim_start_matches('/')))
                 && f.any("status", |v| v == c.state.status)
+                && f.any("volume", |v| {
+                    crate::volumes::mounts_match(&c.mount_points, v)
+                })
                 && f.get("label")
                     .iter()
                     .all(|l| label_matches(c.config.labels.as_ref(), l))
@@ -198,7 +201,7 @@ impl Daemon {
                 },
                 "Name": "overlay2",
             },
-            "Mounts": [],
+            "Mounts": crate::volumes::mounts_json(&c.mount_points),
             "Config": c.config,
             "NetworkSettings": {
                 "Bridge": "",

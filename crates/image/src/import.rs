@@ -15,36 +15,38 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
 
-/// The `config` object as Docker writes it for imported images (Go's
-/// `container.Config` field order, nulls included).
+/// The `config` object as Docker writes it for imported and committed images
+/// (Go's `container.Config` field order, nulls included).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct ContainerConfig {
-    hostname: String,
-    domainname: String,
-    user: String,
-    attach_stdin: bool,
-    attach_stdout: bool,
-    attach_stderr: bool,
+pub(crate) struct ContainerConfig {
+    pub hostname: String,
+    pub domainname: String,
+    pub user: String,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    exposed_ports: Option<BTreeMap<String, Value>>,
-    tty: bool,
-    open_stdin: bool,
-    stdin_once: bool,
-    env: Option<Vec<String>>,
-    cmd: Option<Vec<String>>,
+    pub exposed_ports: Option<BTreeMap<String, Value>>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stdin_once: bool,
+    pub env: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    healthcheck: Option<HealthConfig>,
-    image: String,
-    volumes: Option<BTreeMap<String, Value>>,
-    working_dir: String,
-    entrypoint: Option<Vec<String>>,
-    on_build: Option<Vec<String>>,
-    labels: Option<BTreeMap<String, String>>,
+    pub healthcheck: Option<HealthConfig>,
+    pub image: String,
+    pub volumes: Option<BTreeMap<String, Value>>,
+    pub working_dir: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub on_build: Option<Vec<String>>,
+    pub labels: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    stop_signal: Option<String>,
+    pub stop_signal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    shell: Option<Vec<String>>,
+    pub stop_timeout: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Vec<String>>,
 }
 
 impl From<ImageConfig> for ContainerConfig {
@@ -70,6 +72,7 @@ impl From<ImageConfig> for ContainerConfig {
             on_build: c.on_build,
             labels: c.labels,
             stop_signal: c.stop_signal,
+            stop_timeout: c.stop_timeout,
             shell: c.shell,
         }
     }
@@ -112,64 +115,104 @@ impl Store {
         changes: &[String],
         message: &str,
     ) -> Result<String, Error> {
-        let tag = match reference.filter(|s| !s.is_empty()) {
-            Some(s) => {
-                let r = Reference::parse(s)?;
-                if r.digest().is_some() {
-                    return Err(Error::invalid("cannot import digest reference"));
-                }
-                Some(r.with_default_tag())
-            }
-            None => None,
-        };
+        let tag = new_tag(reference, "import")?;
         let mut cfg = ImageConfig::default();
         crate::changes::apply(&mut cfg, changes)?;
+        let staged = self.stage_layer(r)?;
+        let blob = config_blob(cfg, &staged.diff_id, message)?;
+        let id = sha256(&blob);
+        let _w = self.writer();
+        self.add_layer(&staged, &staged.diff_id, "")?;
+        self.add_image(&id, &blob, "", vec![staged.diff_id.clone()], tag)?;
+        Ok(id)
+    }
 
-        // Stage the uncompressed tar: its digest is the DiffID and the blob's.
-        let stage = TempDir::new(&self.tmp, "import")?;
-        let file = stage.path().join("layer.tar");
+    /// Copies a layer tar (plain or compressed) into the staging area,
+    /// uncompressed; its digest is the layer's DiffID and blob digest.
+    pub(crate) fn stage_layer(&self, r: impl Read) -> Result<StagedLayer, Error> {
+        let dir = TempDir::new(&self.tmp, "import")?;
+        let file = dir.path().join("layer.tar");
         let f = File::create(&file).ctx(|| format!("create {}", file.display()))?;
         let mut w = HashingWriter::new(f);
         io::copy(&mut crate::compress::decompressed(r)?, &mut w)
             .map_err(|e| Error::invalid(format!("invalid rootfs archive: {e}")))?;
         let (diff_id, _) = w.hasher.finish();
+        Ok(StagedLayer {
+            _dir: dir,
+            file,
+            diff_id,
+        })
+    }
 
-        let blob = config_blob(cfg, &diff_id, message)?;
-        let id = sha256(&blob);
-        let file_cfg = ImageFile::parse(&blob, &id)?;
-
-        let _w = self.writer();
-        if !self.state().layers.contains_key(&diff_id) {
-            let meta = self
-                .layers
-                .create(&diff_id, "", &diff_id, &file, &diff_id)?;
-            if let Err(e) = self.blobs.adopt(&file, &diff_id) {
-                let _ = self.layers.remove(&diff_id);
-                return Err(e);
-            }
-            self.state().layers.insert(diff_id.clone(), meta);
+    /// Unpacks a staged layer as layer `chain` on top of `parent` (a chain ID,
+    /// `""` for none) unless it exists. The caller holds the writer lock.
+    pub(crate) fn add_layer(
+        &self,
+        staged: &StagedLayer,
+        chain: &str,
+        parent: &str,
+    ) -> Result<(), Error> {
+        if self.state().layers.contains_key(chain) {
+            return Ok(());
         }
-        self.blobs.put_bytes(&id, &blob)?;
+        let diff_id = &staged.diff_id;
+        let meta = self
+            .layers
+            .create(chain, parent, diff_id, &staged.file, diff_id)?;
+        if let Err(e) = self.blobs.adopt(&staged.file, diff_id) {
+            let _ = self.layers.remove(chain);
+            return Err(e);
+        }
+        self.state().layers.insert(chain.to_string(), meta);
+        Ok(())
+    }
+
+    /// Records image `id` (config `blob`, layers `chain`, parent image ID or
+    /// `""`) and points `tag` at it. The caller holds the writer lock.
+    pub(crate) fn add_image(
+        &self,
+        id: &str,
+        blob: &[u8],
+        parent: &str,
+        chain: Vec<String>,
+        tag: Option<Reference>,
+    ) -> Result<(), Error> {
+        let file = ImageFile::parse(blob, id)?;
+        self.blobs.put_bytes(id, blob)?;
         let rec = ImageRecord {
-            id: id.clone(),
-            parent: String::new(),
+            id: id.to_string(),
+            parent: parent.to_string(),
             last_tag_time: tag.as_ref().map(|_| berth_util::time::now_rfc3339()),
             hidden: false,
         };
         self.records.write(&rec)?;
         let mut st = self.state();
-        st.images.insert(
-            id.clone(),
-            Image {
-                rec,
-                file: file_cfg,
-                chain: vec![diff_id],
-            },
-        );
+        st.images.insert(id.to_string(), Image { rec, file, chain });
         if let Some(t) = tag {
-            st.refs.set(t, &id)?;
+            st.refs.set(t, id)?;
         }
-        Ok(id)
+        Ok(())
+    }
+}
+
+/// A layer tar in the staging area (removed with it).
+pub(crate) struct StagedLayer {
+    _dir: TempDir,
+    pub file: std::path::PathBuf,
+    pub diff_id: String,
+}
+
+/// `repo[:tag]` for a new image, `latest` by default; digests refused.
+pub(crate) fn new_tag(reference: Option<&str>, what: &str) -> Result<Option<Reference>, Error> {
+    match reference.filter(|s| !s.is_empty()) {
+        Some(s) => {
+            let r = Reference::parse(s)?;
+            if r.digest().is_some() {
+                return Err(Error::invalid(format!("cannot {what} digest reference")));
+            }
+            Ok(Some(r.with_default_tag()))
+        }
+        None => Ok(None),
     }
 }
 

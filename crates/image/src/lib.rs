@@ -1,7 +1,8 @@
 //! berth-image: the image store. Content-addressed blobs, shared unpacked
 //! layers (overlay lowerdirs), image records and references; docker-archive
-//! and OCI-layout load and save, `import` of a rootfs tar, Docker's `rmi` and
-//! prune rules, and the Engine API's JSON views of images.
+//! and OCI-layout load and save, `import` of a rootfs tar, `commit` of a
+//! container's changes, Docker's `rmi` and prune rules, and the Engine API's
+//! JSON views of images.
 //!
 //! On disk under the data root (see docs/ARCHITECTURE.md):
 //! `blobs/sha256/<hex>`, `layers/<chain-id-hex>/{diff,layer.json}`,
@@ -11,6 +12,7 @@
 pub mod archive;
 mod blobs;
 mod changes;
+mod commit;
 pub mod compress;
 pub mod config;
 pub mod digest;
@@ -27,6 +29,7 @@ pub mod unpack;
 mod views;
 
 pub use archive::load::Loaded;
+pub use commit::CommitRequest;
 pub use config::{HealthConfig, ImageConfig};
 pub use error::{Error, ErrorKind};
 pub use reference::Reference;

@@ -109,7 +109,8 @@ fn hairpin(nl: &mut Socket, host_veth: &str) -> Result<(), NetError> {
     Ok(nl.set_hairpin(index)?)
 }
 
-/// Inside the container's namespace: address and default route on `ifname`.
+/// Inside the container's namespace: `ifname` up, its address and the
+/// default route.
 fn configure_inside(
     ifname: &str,
     ip: Ipv4Addr,
@@ -122,6 +123,7 @@ fn configure_inside(
         .ok_or_else(|| NetlinkError::Protocol {
             op: format!("find {ifname} in the container"),
         })?;
+    nl.set_up(ifname)?;
     nl.add_address(index, ip, prefix)?;
     if let Some(gw) = gateway {
         nl.add_default_route(gw, index)?;

@@ -22,6 +22,8 @@ pub enum IpamError {
     Exhausted(Ipv4Net),
     #[error("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")]
     NoPool,
+    #[error("Pool overlaps with other one on this address space")]
+    Overlaps(Ipv4Net),
     #[error("invalid pool request: {0}")]
     InvalidConfig(String),
     #[error("read host routes: {0}")]

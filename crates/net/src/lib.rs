@@ -3,9 +3,32 @@
 //! bridges and veth pairs (by netlink, see `netlink`), IPv4 address
 //! management (`ipam`, serialisable state the daemon persists), `-p` parsing
 //! (`ports`) and host port reservations (`alloc`), and NAT/filtering in one
-//! nftables table `ip berth` (`nft`). The daemon keeps the records.
+//! nftables table `ip berth` (`nft`, with a netlink fast path for published
+//! ports in `nftnl`). The daemon keeps the records.
 //!
 //! Every function acts in the network namespace of the calling thread.
+//!
+//! # Use from the daemon
+//!
+//! - network create (and the default `bridge` at start):
+//!   `NetworkRequest { .. }.plan(&subnets_of_other_networks)` →
+//!   `(NetworkConfig, Ipam)`; persist both (serde) in `networks/<id>.json`;
+//!   then `ensure_bridge(&cfg)`. At every daemon start call `ensure_bridge`
+//!   again for every stored network (idempotent; keeps published ports).
+//! - container start, after the runtime created the namespace and before
+//!   `start`: `ip = ipam.allocate(container_id, fixed_ip)?` (persist),
+//!   `connect(&cfg, "/proc/<pid>/ns/net", container_id, ip, "eth0")` →
+//!   `Endpoint` (MAC, gateway, host veth), then
+//!   `publish(container_id, ip, &bindings)` → bindings with host ports for
+//!   `NetworkSettings.Ports`; persist them.
+//! - container exit/stop: `unpublish(container_id, ip, &published)`,
+//!   `disconnect(&endpoint.host_veth)` (a no-op when the namespace is gone),
+//!   `ipam.release(ip)` (persist).
+//! - daemon restart with running containers: `publish` again with the
+//!   stored bindings (re-reserves the host ports; the kernel kept the DNAT).
+//! - network rm: `remove_network(&cfg)`.
+//!
+//! `-p` values: `parse_publish`; API `PortBindings`: `PortBinding::from_api`.
 
 pub mod alloc;
 pub mod endpoint;
@@ -15,6 +38,7 @@ pub mod netlink;
 pub mod netns;
 pub mod network;
 pub mod nft;
+mod nftnl;
 pub mod ports;
 pub mod publish;
 pub mod sysctl;
@@ -22,7 +46,7 @@ pub mod sysctl;
 pub use endpoint::{connect, disconnect, mac_for_ip, Endpoint};
 pub use ipam::{pick_subnet, Ipam, IpamError};
 pub use ipnet::Ipv4Net;
-pub use network::{ensure_bridge, remove_network, NetworkConfig, DEFAULT_BRIDGE};
+pub use network::{ensure_bridge, remove_network, NetworkConfig, NetworkRequest, DEFAULT_BRIDGE};
 pub use ports::{parse_publish, PortBinding, PortSpecError, Proto};
 pub use publish::{publish, unpublish};
 

@@ -42,11 +42,6 @@ impl NftError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, NftError::Failed(m) if m.contains("No such file or directory"))
     }
-
-    /// Whether an element clashed with an existing one.
-    pub fn is_exists(&self) -> bool {
-        matches!(self, NftError::Failed(m) if m.contains("File exists"))
-    }
 }
 
 /// The table, its sets and chains, and the fixed rules.
@@ -108,10 +103,14 @@ pub fn skeleton() -> String {
         ("forward", "iifname . oifname @same_bridge accept"),
         ("forward", "iifname @internal drop"),
         ("forward", "oifname @internal drop"),
+        // published ports are reachable from every network, as with Docker
+        ("forward", "ct status dnat accept"),
         // isolation between berth networks
         ("forward", "iifname @bridges oifname @bridges drop"),
-        // route_localnet on bridges must not open the host's 127.0.0.1 to containers
-        ("input", "iifname @bridges ip daddr 127.0.0.0/8 drop"),
+        // route_localnet on bridges must not open the host's 127.0.0.1 to
+        // containers; replies to loopback-published connections (de-NATed
+        // back to 127.0.0.1) must pass
+        ("input", "iifname @bridges ip daddr 127.0.0.0/8 ct status & dnat == 0 drop"),
     ] {
         let _ = writeln!(s, "add rule ip {t} {chain} {rule}");
     }
@@ -133,25 +132,36 @@ fn network_elements(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<(&'sta
     v
 }
 
-/// Adds a network's elements (idempotent).
+/// Adds a network's elements (idempotent), and removes those of the other
+/// value of `internal` in case the flag changed.
 pub fn network_add(bridge: &str, subnet: Ipv4Net, internal: bool) -> String {
-    network_elements(bridge, subnet, internal)
+    let stale = network_elements(bridge, subnet, !internal)
         .into_iter()
-        .map(|(set, e)| format!("add element ip {TABLE} {set} {{ {e} }}\n"))
-        .collect()
+        .skip(3);
+    let mut s: String = stale.map(|(set, e)| remove_element(set, &e, &e)).collect();
+    for (set, e) in network_elements(bridge, subnet, internal) {
+        let _ = writeln!(s, "add element ip {TABLE} {set} {{ {e} }}");
+    }
+    s
 }
 
-/// Removes a network's elements, whichever of them exist. Both the
-/// internal and the external variant are removed, so a changed flag leaves
-/// nothing behind.
+/// Removes a network's elements, whichever of them exist (both variants of
+/// `internal`).
 pub fn network_remove(bridge: &str, subnet: Ipv4Net) -> String {
     let mut all = network_elements(bridge, subnet, true);
     all.extend(network_elements(bridge, subnet, false).into_iter().skip(3));
     all.into_iter()
-        .map(|(set, e)| {
-            format!("add element ip {TABLE} {set} {{ {e} }}\ndelete element ip {TABLE} {set} {{ {e} }}\n")
-        })
+        .map(|(set, e)| remove_element(set, &e, &e))
         .collect()
+}
+
+/// Deletes an element whether or not it exists: adding it first makes the
+/// delete valid, and the batch is atomic. `full` is the element with its
+/// data (maps), `key` the key alone.
+fn remove_element(set: &str, full: &str, key: &str) -> String {
+    format!(
+        "add element ip {TABLE} {set} {{ {full} }}\ndelete element ip {TABLE} {set} {{ {key} }}\n"
+    )
 }
 
 fn port_key(b: &PortBinding) -> String {
@@ -161,15 +171,21 @@ fn port_key(b: &PortBinding) -> String {
     format!("{ip} . {} . {}", b.proto, b.host_port)
 }
 
-fn port_element(owner: &str, ip: Ipv4Addr, b: &PortBinding) -> String {
-    let short: String = owner
+/// The comment that marks a container's elements: the first 12
+/// alphanumeric characters of its ID.
+pub fn owner_comment(owner: &str) -> String {
+    owner
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .take(12)
-        .collect();
+        .collect()
+}
+
+fn port_element(owner: &str, ip: Ipv4Addr, b: &PortBinding) -> String {
     format!(
-        "{} comment \"{short}\" : {ip} . {}",
+        "{} comment \"{}\" : {ip} . {}",
         port_key(b),
+        owner_comment(owner),
         b.container_port
     )
 }
@@ -193,13 +209,7 @@ pub fn ports_remove(owner: &str, ip: Ipv4Addr, bindings: &[PortBinding]) -> Stri
     bindings
         .iter()
         .filter(|b| b.host_port != 0)
-        .map(|b| {
-            format!(
-                "add element ip {TABLE} ports {{ {} }}\ndelete element ip {TABLE} ports {{ {} }}\n",
-                port_element(owner, ip, b),
-                port_key(b)
-            )
-        })
+        .map(|b| remove_element("ports", &port_element(owner, ip, b), &port_key(b)))
         .collect()
 }
 
@@ -301,14 +311,17 @@ mod tests {
         let add = network_add("bt1", n, false);
         assert_eq!(
             add,
-            "add element ip berth bridges { \"bt1\" }\n\
+            "add element ip berth internal { \"bt1\" }\n\
+             delete element ip berth internal { \"bt1\" }\n\
+             add element ip berth bridges { \"bt1\" }\n\
              add element ip berth same_bridge { \"bt1\" . \"bt1\" }\n\
              add element ip berth on_bridge { 10.213.1.0/24 . \"bt1\" }\n\
              add element ip berth masq_subnets { 10.213.1.0/24 }\n"
         );
         let internal = network_add("bt1", n, true);
         assert!(internal.contains("add element ip berth internal { \"bt1\" }"));
-        assert!(!internal.contains("masq_subnets"));
+        assert!(internal.contains("delete element ip berth masq_subnets { 10.213.1.0/24 }"));
+        assert!(!internal.contains("add element ip berth masq_subnets { 10.213.1.0/24 }\nadd"));
         let rm = network_remove("bt1", n);
         assert_eq!(rm.matches("delete element").count(), 5);
         assert!(rm.contains("delete element ip berth masq_subnets { 10.213.1.0/24 }"));

@@ -6,6 +6,7 @@
 //! touched; dropping the guard deletes every namespace and process.
 
 use std::fs::File;
+use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -130,19 +131,35 @@ fn output_in(ns: &str, cmd: &[&str]) -> String {
 }
 
 fn ping(ns: &str, ip: &str) -> bool {
-    ok_in(ns, &["busybox", "ping", "-c1", "-W2", ip])
+    ok_in(ns, &["busybox", "ping", "-c1", "-W1", ip])
 }
 
-fn wget(ns: &str, url: &str) -> String {
-    // the listener may need a moment to start
-    for _ in 0..50 {
-        let out = output_in(ns, &["busybox", "wget", "-q", "-T", "2", "-O", "-", url]);
-        if !out.is_empty() {
-            return out;
+/// `GET /` from namespace `ns` to `addr` ("ip:port"); the body, or "" if
+/// nothing answered within a few seconds.
+fn http_get(ns: &str, addr: &str) -> String {
+    http_get_within(ns, addr, Duration::from_secs(5))
+}
+
+fn http_get_within(ns: &str, addr: &str, wait: Duration) -> String {
+    let file = File::open(ns_path(ns)).unwrap();
+    netns::run_in(&file, || {
+        let addr: std::net::SocketAddr = addr.parse().unwrap();
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+                s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+                let mut resp = String::new();
+                let _ = s.read_to_string(&mut resp);
+                if let Some((_, body)) = resp.split_once("\r\n\r\n") {
+                    return body.to_string();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    String::new()
+        String::new()
+    })
+    .unwrap()
 }
 
 fn ns_path(ns: &str) -> PathBuf {
@@ -196,7 +213,10 @@ fn bridge_connect_publish_isolate_teardown() {
     assert_eq!(ip1, Ipv4Addr::new(10, 213, 1, 2));
 
     w.on_host(|| {
-        for n in [&net1, &net2, &net3] {
+        let t = Instant::now();
+        ensure_bridge(&net1).unwrap();
+        eprintln!("first ensure_bridge {:?}", t.elapsed());
+        for n in [&net2, &net3] {
             ensure_bridge(n).unwrap();
         }
         // a second ensure changes nothing
@@ -229,20 +249,23 @@ fn bridge_connect_publish_isolate_teardown() {
     let dir = www.path().to_str().unwrap().to_string();
     w.spawn_in(&c1, &["busybox", "httpd", "-f", "-p", "80", "-h", &dir]);
     assert_eq!(
-        wget(&host, "http://10.213.1.1:8080/"),
+        http_get(&host, "10.213.1.1:8080"),
         "hello from c1\n",
         "via the bridge address"
     );
     assert_eq!(
-        wget(&host, "http://127.0.0.1:8080/"),
+        http_get(&host, "127.0.0.1:8080"),
         "hello from c1\n",
         "via loopback"
     );
     assert_eq!(
-        wget(&out, "http://10.213.9.1:8080/"),
+        http_get(&out, "10.213.9.1:8080"),
         "hello from c1\n",
         "from outside"
     );
+
+    // hairpin: the container reaches itself through its published port
+    assert_eq!(http_get(&c1, "10.213.1.1:8080"), "hello from c1\n");
 
     // the same port for another container: Docker's error
     let err = w.on_host(|| publish("ctr2", Ipv4Addr::new(10, 213, 2, 2), &ports).unwrap_err());
@@ -252,6 +275,25 @@ fn bridge_connect_publish_isolate_teardown() {
     );
     // publishing again for the same container is idempotent
     w.on_host(|| assert_eq!(publish("ctr1", ip1, &published).unwrap(), published));
+    // a key that another container holds without a reservation in this
+    // process (as after a daemon restart): Docker's error all the same
+    let err = w.on_host(|| {
+        berth_net::alloc::release("ctr1");
+        let e = publish("ctr2", Ipv4Addr::new(10, 213, 2, 2), &ports).unwrap_err();
+        publish("ctr1", ip1, &published).unwrap();
+        e
+    });
+    assert_eq!(
+        err.to_string(),
+        "Bind for 0.0.0.0:8080 failed: port is already allocated"
+    );
+    // a daemon restart: ensure_bridge again keeps the published ports
+    let before = w.on_host(|| nft::list_table().unwrap());
+    w.on_host(|| ensure_bridge(&net1).unwrap());
+    let after = w.on_host(|| nft::list_table().unwrap());
+    assert_eq!(before, after);
+    assert!(after.contains(". tcp . 8080 "), "{after}");
+    assert_eq!(http_get(&host, "127.0.0.1:8080"), "hello from c1\n");
 
     // isolation: a container of network 2 cannot reach network 1 directly,
     // but can use the published port; internal network 3 has no way out
@@ -282,7 +324,7 @@ fn bridge_connect_publish_isolate_teardown() {
         "network 2 → network 1 must be dropped"
     );
     assert_eq!(
-        wget(&c2, "http://10.213.2.1:8080/"),
+        http_get(&c2, "10.213.2.1:8080"),
         "hello from c1\n",
         "published port from another network"
     );
@@ -370,21 +412,12 @@ fn loopback_only_binding_and_udp() {
     std::fs::write(www.path().join("index.html"), "five\n").unwrap();
     let dir = www.path().to_str().unwrap().to_string();
     w.spawn_in(&c, &["busybox", "httpd", "-f", "-p", "80", "-h", &dir]);
-    assert_eq!(wget(&host, "http://127.0.0.1:9090/"), "five\n");
+    assert_eq!(http_get(&host, "127.0.0.1:9090"), "five\n");
     // bound to 127.0.0.1 only: not on the bridge address
-    assert!(!ok_in(
-        &host,
-        &[
-            "busybox",
-            "wget",
-            "-q",
-            "-T",
-            "1",
-            "-O",
-            "-",
-            "http://10.213.5.1:9090/"
-        ]
-    ));
+    assert_eq!(
+        http_get_within(&host, "10.213.5.1:9090", Duration::from_millis(300)),
+        ""
+    );
 
     // udp: a datagram to the published port arrives in the container
     let cns = File::open(ns_path(&c)).unwrap();

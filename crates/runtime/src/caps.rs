@@ -53,6 +53,11 @@ const PR_CAP_AMBIENT: libc::c_int = 47;
 const PR_CAP_AMBIENT_RAISE: libc::c_ulong = 2;
 const PR_CAP_AMBIENT_CLEAR_ALL: libc::c_ulong = 4;
 
+/// Every capability name this build knows, in number order.
+pub fn names() -> &'static [&'static str] {
+    NAMES
+}
+
 /// The number of a capability name; `None` for names this build does not know.
 pub fn number(name: &str) -> Option<u32> {
     NAMES

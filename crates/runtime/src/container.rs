@@ -26,7 +26,7 @@ pub struct Bundle {
     pub rootfs_mounts: Vec<spec::Mount>,
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CreateError> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CreateError> {
     let bytes = fs::read(path).map_err(|source| CreateError::ReadBundle {
         path: path.to_path_buf(),
         source,
@@ -69,9 +69,12 @@ pub enum Stdio {
         stdout: OwnedFd,
         stderr: OwnedFd,
     },
-    Terminal {
-        slave: OwnedFd,
-    },
+    /// A pty the caller opened (on the host's devpts).
+    Terminal { slave: OwnedFd },
+    /// A pty that the process opens in the container's own devpts, as
+    /// Docker's do (`tty` prints `/dev/pts/0`); the caller gets the master
+    /// from [`Created::take_console`] or [`crate::exec::ExecProcess`].
+    Console,
 }
 
 /// The container's init as its parent holds it.
@@ -82,7 +85,7 @@ struct Init {
     cgroup: AnyManager,
 }
 
-fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
+pub(crate) fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
     // SAFETY: pidfd is a valid pidfd; no siginfo, no flags.
     let rc = unsafe {
         libc::syscall(
@@ -100,7 +103,7 @@ fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
 }
 
 /// Reaps `pid`; Docker's exit code: the status, or 128 + signal.
-fn reap(pid: i32) -> io::Result<i32> {
+pub(crate) fn reap(pid: i32) -> io::Result<i32> {
     let mut status = 0;
     loop {
         // SAFETY: waiting for our own child.
@@ -132,12 +135,12 @@ impl Init {
 
 /// Joins a PID namespace for the duration of the clone (only children
 /// enter it), then returns to our own.
-struct PidNamespaceGuard {
+pub(crate) struct PidNamespaceGuard {
     own: OwnedFd,
 }
 
 impl PidNamespaceGuard {
-    fn enter(path: &Path) -> Result<PidNamespaceGuard, CreateError> {
+    pub(crate) fn enter(path: &Path) -> Result<PidNamespaceGuard, CreateError> {
         let err = |source| CreateError::JoinPidNamespace {
             path: path.to_path_buf(),
             source,
@@ -235,9 +238,10 @@ fn spawn(
     };
     let init = Init { pid, pidfd, cgroup };
     match wait_for_ready(&init, &parent) {
-        Ok(()) => Ok(Created {
+        Ok(console) => Ok(Created {
             init: Some(init),
             chan: parent,
+            console,
         }),
         Err(e) => {
             let code = init.destroy();
@@ -251,17 +255,22 @@ fn spawn(
     }
 }
 
-/// Sync points 1 and 2, parent side.
-fn wait_for_ready(init: &Init, chan: &Channel) -> Result<(), CreateError> {
+/// Sync points 1 and 2, parent side; the console's master when the init
+/// opened one.
+fn wait_for_ready(init: &Init, chan: &Channel) -> Result<Option<OwnedFd>, CreateError> {
     init.cgroup.add_task(init.pid)?;
     // Sync 1: the init is in its cgroup; it may unshare the cgroup namespace.
     chan.send(&Message::Continue)?;
-    // Sync 2: ready, or the reason why not.
-    match chan.recv()? {
-        Some(Message::Ready) => Ok(()),
-        Some(Message::Failed(e)) => Err(e.into()),
-        Some(_) => Err(CreateError::Protocol("ready")),
-        None => Err(CreateError::InitExited { exit_code: -1 }),
+    // Sync 2: ready, or the reason why not; the console comes first.
+    let mut console = None;
+    loop {
+        match chan.recv_fd()? {
+            Some((Message::Console, Some(fd))) if console.is_none() => console = Some(fd),
+            Some((Message::Ready, _)) => return Ok(console),
+            Some((Message::Failed(e), _)) => return Err(e.into()),
+            Some(_) => return Err(CreateError::Protocol("ready")),
+            None => return Err(CreateError::InitExited { exit_code: -1 }),
+        }
     }
 }
 
@@ -271,11 +280,19 @@ fn wait_for_ready(init: &Init, chan: &Channel) -> Result<(), CreateError> {
 pub struct Created {
     init: Option<Init>,
     chan: Channel,
+    /// The master of the pty the init opened ([`Stdio::Console`]).
+    console: Option<OwnedFd>,
 }
 
 impl Created {
     pub fn pid(&self) -> i32 {
         self.init.as_ref().map_or(-1, |i| i.pid)
+    }
+
+    /// The master of the terminal the init opened in the container's
+    /// devpts (with [`Stdio::Console`]; `None` after the first call).
+    pub fn take_console(&mut self) -> Option<OwnedFd> {
+        self.console.take()
     }
 
     /// Lets the init `execve`; returns once it did, or with the reason it
@@ -367,5 +384,10 @@ impl Running {
     /// The container's cgroup directories.
     pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
         self.init.cgroup.dirs()
+    }
+
+    /// The cgroup that exec'd processes join.
+    pub(crate) fn cgroup(&self) -> &AnyManager {
+        &self.init.cgroup
     }
 }

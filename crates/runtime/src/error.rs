@@ -40,8 +40,15 @@ pub enum CreateError {
         #[source]
         source: io::Error,
     },
+    /// The errno in Go's spelling: the container's init may just be gone.
+    #[error("open namespace {path}: {reason}")]
+    OpenNamespace { path: PathBuf, reason: String },
     #[error("clone container init: {0}")]
     Clone(#[source] io::Error),
+    #[error("clone exec process: {0}")]
+    CloneExec(#[source] io::Error),
+    #[error("exec'd process exited before it ran (exit code {exit_code})")]
+    ExecExited { exit_code: i32 },
     /// A step inside the container failed; the message names it and the errno.
     #[error("{message}")]
     Init { stage: Stage, message: String },

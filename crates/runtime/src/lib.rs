@@ -15,6 +15,8 @@ pub mod cgroups;
 pub mod container;
 /// The error a caller of [`create`] sees.
 pub mod error;
+/// Another process in a running container (`docker exec`).
+pub mod exec;
 /// Bringing up the loopback interface of a new network namespace.
 mod net;
 /// The container init and its conversation with the parent.
@@ -31,5 +33,6 @@ pub mod spec;
 pub mod user;
 
 pub use container::{create, Bundle, Created, Running, Stdio};
+pub use exec::{exec, ExecConfig, ExecProcess};
 pub use error::CreateError;
 pub use process::failure::{InitError, Stage};

@@ -30,8 +30,19 @@ pub enum Phase {
     Waiter,
     /// An attach stream.
     Attached(Attach),
+    /// The stdio stream of an exec'd process.
+    ExecAttached(ExecLink),
+    /// An `exec-wait` request waiting for that process to end.
+    ExecWaiter(String),
     /// Answered: closed once the answer is written.
     Closing,
+}
+
+/// Which exec'd process a stream belongs to, and its streams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecLink {
+    pub id: String,
+    pub attach: Attach,
 }
 
 pub struct Client {

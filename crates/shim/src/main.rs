@@ -8,6 +8,8 @@ mod args;
 mod client;
 mod detach;
 mod diag;
+mod exec;
+mod exec_session;
 mod exit;
 mod frame;
 mod jsonlog;

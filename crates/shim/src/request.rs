@@ -17,7 +17,17 @@ pub struct Attach {
     pub stderr: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl Attach {
+    /// Whether output stream `s` was asked for.
+    pub fn wants(self, s: crate::frame::Stream) -> bool {
+        match s {
+            crate::frame::Stream::Stdout => self.stdout,
+            crate::frame::Stream::Stderr => self.stderr,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// Let the created container's init `execve`.
     Start,
@@ -29,7 +39,17 @@ pub enum Request {
     Attach(Attach),
     /// Set the tty's window size.
     Resize { rows: u16, cols: u16 },
+    /// Start the process of `<bundle>/exec-<id>.json` in the container;
+    /// with any stream asked for, the connection becomes its stdio stream.
+    Exec { id: String, attach: Attach },
+    /// Answer `exit <code>` once that exec'd process has ended.
+    ExecWait(String),
+    /// Set the window size of an exec'd process's tty.
+    ExecResize { id: String, rows: u16, cols: u16 },
 }
+
+/// Longest exec ID accepted (Docker's are 64 hex digits).
+const MAX_EXEC_ID: usize = 128;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum RequestError {
@@ -45,6 +65,8 @@ pub enum RequestError {
     Flag(String),
     #[error("invalid terminal size {0:?}")]
     Size(String),
+    #[error("invalid exec id {0:?}")]
+    ExecId(String),
 }
 
 /// Parses one request line (without or with its trailing `\n` / `\r\n`).
@@ -84,7 +106,43 @@ pub fn parse(line: &str) -> Result<Request, RequestError> {
                 cols: size(args[1])?,
             })
         }
+        "exec" => {
+            want("exec", 4)?;
+            Ok(Request::Exec {
+                id: exec_id(args[0])?,
+                attach: Attach {
+                    stdin: flag(args[1])?,
+                    stdout: flag(args[2])?,
+                    stderr: flag(args[3])?,
+                },
+            })
+        }
+        "exec-wait" => {
+            want("exec-wait", 1)?;
+            Ok(Request::ExecWait(exec_id(args[0])?))
+        }
+        "exec-resize" => {
+            want("exec-resize", 3)?;
+            Ok(Request::ExecResize {
+                id: exec_id(args[0])?,
+                rows: size(args[1])?,
+                cols: size(args[2])?,
+            })
+        }
         other => Err(RequestError::Unknown(other.to_string())),
+    }
+}
+
+/// An exec ID names a file in the bundle: letters, digits, `-` and `_` only.
+fn exec_id(s: &str) -> Result<String, RequestError> {
+    let ok = !s.is_empty()
+        && s.len() <= MAX_EXEC_ID
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(RequestError::ExecId(s.to_string()))
     }
 }
 
@@ -121,6 +179,39 @@ mod tests {
             parse("resize 24 80\n"),
             Ok(Request::Resize { rows: 24, cols: 80 })
         );
+    }
+
+    #[test]
+    fn parses_exec_requests() {
+        assert_eq!(
+            parse("exec ab12 1 1 0\n"),
+            Ok(Request::Exec {
+                id: "ab12".into(),
+                attach: Attach {
+                    stdin: true,
+                    stdout: true,
+                    stderr: false
+                }
+            })
+        );
+        assert_eq!(
+            parse("exec-wait ab12"),
+            Ok(Request::ExecWait("ab12".into()))
+        );
+        assert_eq!(
+            parse("exec-resize ab12 30 100"),
+            Ok(Request::ExecResize {
+                id: "ab12".into(),
+                rows: 30,
+                cols: 100
+            })
+        );
+        assert_eq!(
+            parse("exec ../x 0 0 0"),
+            Err(RequestError::ExecId("../x".into()))
+        );
+        assert_eq!(parse("exec-wait"), Err(RequestError::Arity("exec-wait")));
+        assert_eq!(parse("exec a 0 0"), Err(RequestError::Arity("exec")));
     }
 
     #[test]

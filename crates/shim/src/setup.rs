@@ -98,9 +98,13 @@ fn prepare(args: &Args) -> Result<Prepared, SetupError> {
     let made = stdio::create(bundle.spec.process.terminal, open_stdin)
         .map_err(SetupError::from)
         .and_then(|(container_stdio, io)| {
-            berth_runtime::create(&bundle, &args.id, container_stdio)
-                .map(|created| (created, io))
-                .map_err(SetupError::Create)
+            let mut created = berth_runtime::create(&bundle, &args.id, container_stdio)
+                .map_err(SetupError::Create)?;
+            let io = match io {
+                Some(io) => io,
+                None => stdio::from_console(created.take_console())?,
+            };
+            Ok((created, io))
         });
     match made {
         Ok((created, io)) => Ok(Prepared {

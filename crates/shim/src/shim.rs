@@ -8,10 +8,11 @@
 //! read, so an idle shim holds almost nothing beyond its descriptors.
 
 use crate::client::{Client, Phase};
+use crate::exec::{ExecSlot, Execs};
 use crate::exit::{self, ExitStatus};
 use crate::frame::{self, Stream};
 use crate::logfile::LogFile;
-use crate::request::{self, Attach, Request};
+use crate::request::{self, Request};
 use crate::socket::ControlSocket;
 use crate::stdio::{self, ShimIo};
 use crate::{diag, memory};
@@ -27,7 +28,7 @@ const BUF_SIZE: usize = 32 * 1024;
 
 /// How long output is still read after the init exited: its pipes may be
 /// held open by orphaned grandchildren that nobody will ever stop.
-const DRAIN: Duration = Duration::from_millis(100);
+pub(crate) const DRAIN: Duration = Duration::from_millis(100);
 
 /// How long the last output and the answers may take to reach clients.
 const FLUSH: Duration = Duration::from_secs(2);
@@ -67,6 +68,8 @@ pub struct Shim {
     log: LogFile,
     log_failed: bool,
     clients: Vec<Client>,
+    /// Exec'd processes (`crate::exec`).
+    execs: Execs,
     buf: Vec<u8>,
 }
 
@@ -78,6 +81,7 @@ enum Slot {
     Stdin,
     Pidfd,
     Client(usize),
+    Exec(ExecSlot),
 }
 
 impl Shim {
@@ -101,6 +105,7 @@ impl Shim {
             log,
             log_failed: false,
             clients: Vec::new(),
+            execs: Execs::default(),
             buf: vec![0; BUF_SIZE],
         }
     }
@@ -113,9 +118,10 @@ impl Shim {
             fds.clear();
             slots.clear();
             self.poll_set(&mut fds, &mut slots);
-            let timeout = match self.exit {
-                Some((_, at)) => DRAIN
-                    .saturating_sub(at.elapsed())
+            let deadline = self.exit.map(|(_, at)| at + DRAIN);
+            let timeout = match deadline.into_iter().chain(self.execs.deadline()).min() {
+                Some(at) => at
+                    .saturating_duration_since(Instant::now())
                     .as_millis()
                     .clamp(1, i32::MAX as u128) as i32,
                 None => -1,
@@ -135,6 +141,7 @@ impl Shim {
                     self.dispatch(*slot, pfd.revents);
                 }
             }
+            self.execs.collect(&mut self.clients);
             self.clients.retain(|c| !c.finished());
         }
         self.finish();
@@ -165,11 +172,18 @@ impl Shim {
         if let (Init::Running(r), None) = (&self.init, &self.exit) {
             add(r.pidfd().as_raw_fd(), libc::POLLIN, Slot::Pidfd);
         }
+        self.execs
+            .poll_set(&mut |fd, events, s| add(fd, events, Slot::Exec(s)));
         // Attach input waits while the container's stdin is still busy.
         let take_input = self.stdin_pending.is_empty();
         for (i, c) in self.clients.iter().enumerate() {
             let mut events = 0;
-            if c.reading && (take_input || !matches!(c.phase, Phase::Attached(_))) {
+            let ready = match &c.phase {
+                Phase::Attached(_) => take_input,
+                Phase::ExecAttached(l) => self.execs.takes_input(&l.id),
+                _ => true,
+            };
+            if c.reading && ready {
                 events |= libc::POLLIN;
             }
             if c.has_queued() {
@@ -187,6 +201,7 @@ impl Shim {
             Slot::Stdin => self.flush_stdin(),
             Slot::Pidfd => self.reap(),
             Slot::Client(i) => self.serve_client(i, revents),
+            Slot::Exec(s) => self.execs.dispatch(s, &mut self.clients, &mut self.buf),
         }
     }
 
@@ -256,7 +271,7 @@ impl Shim {
         let head: &[u8] = if self.io.tty { &[] } else { &head };
         for c in &mut self.clients {
             if let Phase::Attached(a) = c.phase {
-                if wants(a, s) {
+                if a.wants(s) {
                     c.send(head, data);
                 }
             }
@@ -362,6 +377,10 @@ impl Shim {
                 }
             }
             Phase::Attached(a) if a.stdin => self.write_stdin(0..n),
+            Phase::ExecAttached(l) if l.attach.stdin => {
+                let id = l.id.clone();
+                self.execs.input(&id, &self.buf[..n]);
+            }
             // Anything else a client sends is not asked for: dropped.
             _ => {}
         }
@@ -377,9 +396,15 @@ impl Shim {
                 let line = line.clone();
                 self.handle_request(i, &line, 0..0);
             }
-            Phase::Attached(a) if a.stdin && self.stdin_once => {
+            // On a tty the input ending (a client detaching) leaves the
+            // container's stdin open, as Docker does.
+            Phase::Attached(a) if a.stdin && self.stdin_once && !self.io.tty => {
                 self.stdin_close = true;
                 self.flush_stdin();
+            }
+            Phase::ExecAttached(l) if l.attach.stdin => {
+                let id = l.id.clone();
+                self.execs.input_ended(&id);
             }
             _ => {}
         }
@@ -417,6 +442,16 @@ impl Shim {
                 }
             }
             Request::Resize { rows, cols } => self.resize(rows, cols),
+            Request::Exec { id, attach } => match (&self.init, &self.exit) {
+                (Init::Running(r), None) => {
+                    let input = &self.buf[rest];
+                    let c = &mut self.clients[i];
+                    return self.execs.start(r, &self.bundle, id, attach, c, input);
+                }
+                _ => "error container is not running".to_string(),
+            },
+            Request::ExecWait(id) => return self.execs.wait(id, &mut self.clients[i]),
+            Request::ExecResize { id, rows, cols } => self.execs.resize(&id, rows, cols),
         };
         self.clients[i].answer(&answer);
     }
@@ -524,6 +559,7 @@ impl Shim {
             }
         }
         self.close_stdin();
+        self.execs.finish(&mut self.clients);
         let finished_at = berth_util::time::now_rfc3339();
         if let Err(e) = exit::write_record(&self.bundle, status, &finished_at) {
             diag::log(&format!("write exit.json: {e}"));
@@ -562,17 +598,9 @@ fn log_error(already: &mut bool, e: std::io::Error) {
     }
 }
 
-/// Whether an attach client asked for stream `s`.
-fn wants(a: Attach, s: Stream) -> bool {
-    match s {
-        Stream::Stdout => a.stdout,
-        Stream::Stderr => a.stderr,
-    }
-}
-
 /// Writes as much of `data` to the non-blocking `fd` as it takes now;
 /// `Err` when the reading end is gone.
-fn write_some(fd: &OwnedFd, data: &[u8]) -> Result<usize, ()> {
+pub(crate) fn write_some(fd: &OwnedFd, data: &[u8]) -> Result<usize, ()> {
     let mut done = 0;
     while done < data.len() {
         match nix::unistd::write(fd, &data[done..]) {

@@ -1,23 +1,23 @@
-//! The container's stdio as the shim holds it: three pipes (stdin only when
-//! the container keeps stdin open) or one pty whose master stays here.
+//! A container process's stdio as the shim holds it (the init's and every
+//! exec'd one's): three pipes (stdin only when the process keeps stdin
+//! open) or one pty whose master stays here. The pty is opened by the
+//! process itself in the container's devpts (`Stdio::Console`); its master
+//! comes back from the runtime and becomes the shim's ends here.
 //!
-//! The container-side ends are handed to `berth_runtime::create`; the shim's
-//! ends are non-blocking and close-on-exec.
+//! The process's ends are handed to `berth_runtime`; the shim's ends are
+//! non-blocking and close-on-exec.
 
 use berth_runtime::Stdio;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum StdioError {
     #[error("create pipe: {0}")]
     Pipe(nix::Error),
-    #[error("open pty: {0}")]
-    Pty(nix::Error),
-    #[error("open pty slave {path}: {source}")]
-    Slave { path: String, source: nix::Error },
+    #[error("the runtime returned no terminal")]
+    NoConsole,
     #[error("set non-blocking: {0}")]
     NonBlocking(nix::Error),
     #[error("duplicate pty master: {0}")]
@@ -37,10 +37,12 @@ pub struct ShimIo {
     pub tty: bool,
 }
 
-/// Creates the stdio pair: what the runtime gives the container, what the shim keeps.
-pub fn create(terminal: bool, open_stdin: bool) -> Result<(Stdio, ShimIo), StdioError> {
+/// Creates the stdio pair: what the runtime gives the process, and what
+/// the shim keeps; `None` for a terminal, whose master the runtime returns
+/// (see [`from_console`]).
+pub fn create(terminal: bool, open_stdin: bool) -> Result<(Stdio, Option<ShimIo>), StdioError> {
     if terminal {
-        return create_pty();
+        return Ok((Stdio::Console, None));
     }
     let stdin = if open_stdin {
         let (r, w) = pipe()?;
@@ -63,39 +65,25 @@ pub fn create(terminal: bool, open_stdin: bool) -> Result<(Stdio, ShimIo), Stdio
             stdout: out_w,
             stderr: err_w,
         },
-        ShimIo {
+        Some(ShimIo {
             stdin: shim_in,
             outputs: [Some(out_r), Some(err_r)],
             tty: false,
-        },
+        }),
     ))
 }
 
-fn create_pty() -> Result<(Stdio, ShimIo), StdioError> {
-    let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-    let master = posix_openpt(flags).map_err(StdioError::Pty)?;
-    grantpt(&master).map_err(StdioError::Pty)?;
-    unlockpt(&master).map_err(StdioError::Pty)?;
-    let path = ptsname_r(&master).map_err(StdioError::Pty)?;
-    let slave = nix::fcntl::open(path.as_str(), flags, nix::sys::stat::Mode::empty())
-        .map_err(|source| StdioError::Slave { path, source })?;
-    // SAFETY: both descriptors were just opened and are owned by nobody else.
-    let (master, slave) = unsafe {
-        (
-            OwnedFd::from_raw_fd(master.into_raw_fd()),
-            OwnedFd::from_raw_fd(slave),
-        )
-    };
+/// The shim's ends of a terminal whose master the runtime returned (`None`
+/// when it returned none).
+pub fn from_console(master: Option<OwnedFd>) -> Result<ShimIo, StdioError> {
+    let master = master.ok_or(StdioError::NoConsole)?;
     set_nonblocking(&master)?;
     let input = master.try_clone().map_err(StdioError::Dup)?;
-    Ok((
-        Stdio::Terminal { slave },
-        ShimIo {
-            stdin: Some(input),
-            outputs: [Some(master), None],
-            tty: true,
-        },
-    ))
+    Ok(ShimIo {
+        stdin: Some(input),
+        outputs: [Some(master), None],
+        tty: true,
+    })
 }
 
 /// Sets the window size of the pty whose master is `master`.
@@ -133,6 +121,7 @@ mod tests {
     #[test]
     fn pipes_connect_container_and_shim_ends() {
         let (stdio, io) = create(false, true).unwrap();
+        let io = io.unwrap();
         let Stdio::Pipes {
             stdin: Some(cin),
             stdout,
@@ -166,16 +155,18 @@ mod tests {
     fn without_open_stdin_there_is_no_stdin_pipe() {
         let (stdio, io) = create(false, false).unwrap();
         assert!(matches!(stdio, Stdio::Pipes { stdin: None, .. }));
-        assert!(io.stdin.is_none());
+        assert!(io.unwrap().stdin.is_none());
     }
 
     #[test]
-    fn pty_master_resizes_the_slave() {
+    fn a_terminal_comes_from_the_runtime_and_resizes() {
         let (stdio, io) = create(true, false).unwrap();
-        let Stdio::Terminal { slave } = stdio else {
-            panic!("expected a terminal");
-        };
-        assert!(io.tty && io.outputs[1].is_none());
+        assert!(matches!(stdio, Stdio::Console) && io.is_none());
+        assert!(matches!(from_console(None), Err(StdioError::NoConsole)));
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let io = from_console(Some(pty.master)).unwrap();
+        let slave = pty.slave;
+        assert!(io.tty && io.outputs[1].is_none() && io.stdin.is_some());
         resize(io.outputs[0].as_ref().unwrap(), 24, 80).unwrap();
         let mut ws = libc::winsize {
             ws_row: 0,

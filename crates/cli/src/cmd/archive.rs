@@ -123,8 +123,14 @@ pub fn save(ctx: &Ctx, p: &Parsed) -> Result<()> {
         return crate::stream::copy_raw(&mut resp, &mut stdout)
             .map_err(|e| CliError::msg(e.to_string()));
     }
-    // Written to a temporary file next to the target, then renamed.
-    let target = std::path::Path::new(&output);
+    copy_to_file(&mut resp, &output)
+        .map_err(|e| CliError::msg(format!("failed to save image: {}", io_text(&e))))
+}
+
+/// Writes `r` to the file `output` through a temporary file next to it
+/// (mode 0600, synced) renamed into place, as docker's `CopyToFile`.
+pub fn copy_to_file(r: &mut impl std::io::Read, output: &str) -> std::io::Result<()> {
+    let target = std::path::Path::new(output);
     let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -141,19 +147,15 @@ pub fn save(ctx: &Ctx, p: &Parsed) -> Result<()> {
             .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
-        std::io::copy(&mut resp, &mut f)?;
+        std::io::copy(r, &mut f)?;
         f.flush()?;
         f.sync_all()?;
         std::fs::rename(&tmp, target)
     })();
-    if let Err(e) = result {
+    if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(CliError::msg(format!(
-            "failed to save image: {}",
-            io_text(&e)
-        )));
     }
-    Ok(())
+    result
 }
 
 const IMPORT_FLAGS: &[Flag] = &[

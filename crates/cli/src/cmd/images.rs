@@ -42,7 +42,7 @@ pub const LS_SPEC: Spec = Spec {
 const TABLE: &str = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
 const TABLE_DIGEST: &str = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
 
-const HEADERS: &[(&str, &str)] = &[
+pub(crate) const HEADERS: &[(&str, &str)] = &[
     ("ID", "IMAGE ID"),
     ("Repository", "REPOSITORY"),
     ("Tag", "TAG"),
@@ -65,7 +65,14 @@ fn strs(v: &J) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn image_row(img: &J, trunc: bool, repo: &str, tag: &str, digest: &str, now: i128) -> Value {
+pub(crate) fn image_row(
+    img: &J,
+    trunc: bool,
+    repo: &str,
+    tag: &str,
+    digest: &str,
+    now: i128,
+) -> Value {
     let id = img["Id"].as_str().unwrap_or("");
     let created = img["Created"].as_i64().unwrap_or(0);
     let size = img["Size"].as_i64().unwrap_or(0);

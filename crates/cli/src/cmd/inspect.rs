@@ -62,6 +62,16 @@ pub const IMAGE_SPEC: Spec = Spec {
     arity: Arity::Min(1),
 };
 
+pub const VOLUME_SPEC: Spec = Spec {
+    path: "volume inspect",
+    usage: "[OPTIONS] VOLUME [VOLUME...]",
+    about: "Display detailed information on one or more volumes",
+    aliases: "",
+    flags: &[&[FORMAT]],
+    interspersed: true,
+    arity: Arity::Min(1),
+};
+
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Container,
@@ -219,6 +229,10 @@ pub fn run_container(ctx: &Ctx, p: &Parsed) -> Result<()> {
 
 pub fn run_image(ctx: &Ctx, p: &Parsed) -> Result<()> {
     inspect(ctx, p, &[Kind::Image], false)
+}
+
+pub fn run_volume(ctx: &Ctx, p: &Parsed) -> Result<()> {
+    inspect(ctx, p, &[Kind::Volume], false)
 }
 
 #[cfg(test)]

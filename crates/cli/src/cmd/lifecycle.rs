@@ -10,7 +10,7 @@ use crate::error::{CliError, Result};
 
 /// Runs `f` for every container, printing the name on success; errors are
 /// joined into one message (exit 1) as docker's `errors.Join`.
-fn each(
+pub(super) fn each(
     names: &[String],
     mut f: impl FnMut(&str) -> std::result::Result<(), String>,
 ) -> Result<()> {

@@ -2,14 +2,23 @@
 //! parsing specs and handlers, and the top-level and management help.
 
 pub mod archive;
+pub mod attach;
 pub mod common;
+pub mod cp;
+pub mod cparchive;
+pub mod events;
+pub mod exec;
+pub mod fsops;
 pub mod images;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
+pub mod manage;
+pub mod observe;
 pub mod ps;
 pub mod run;
 pub mod system;
+pub mod volume;
 
 use crate::args::{self, Outcome, Parsed, Spec, BIN};
 use crate::error::{CliError, Result};
@@ -31,6 +40,10 @@ const COMMANDS: &[Entry] = &[
     e("run", &run::RUN_SPEC, run::run_run),
     e("container run", &run::RUN_SPEC, run::run_run),
     e("create", &run::CREATE_SPEC, run::run_create),
+    e("exec", &exec::SPEC, exec::run),
+    e("container exec", &exec::SPEC, exec::run),
+    e("attach", &attach::SPEC, attach::run),
+    e("container attach", &attach::SPEC, attach::run),
     e("container create", &run::CREATE_SPEC, run::run_create),
     e("ps", &ps::SPEC, ps::run),
     e("container ls", &ps::SPEC, ps::run),
@@ -79,9 +92,59 @@ const COMMANDS: &[Entry] = &[
     e("image save", &archive::SAVE_SPEC, archive::save),
     e("import", &archive::IMPORT_SPEC, archive::import),
     e("image import", &archive::IMPORT_SPEC, archive::import),
+    e("stats", &observe::stats::SPEC, observe::stats::run),
+    e(
+        "container stats",
+        &observe::stats::SPEC,
+        observe::stats::run,
+    ),
+    e("top", &observe::top::SPEC, observe::top::run),
+    e("container top", &observe::top::SPEC, observe::top::run),
+    e("port", &observe::port::SPEC, observe::port::run),
+    e(
+        "container port",
+        &observe::port::SPEC,
+        observe::port::run_container,
+    ),
+    e("system df", &observe::df::SPEC, observe::df::run),
     e("version", &system::VERSION_SPEC, system::version),
     e("info", &system::INFO_SPEC, system::info),
     e("system info", &system::INFO_SPEC, system::info),
+    e("pause", &manage::PAUSE_SPEC, manage::pause),
+    e("container pause", &manage::PAUSE_SPEC, manage::pause),
+    e("unpause", &manage::UNPAUSE_SPEC, manage::unpause),
+    e("container unpause", &manage::UNPAUSE_SPEC, manage::unpause),
+    e("rename", &manage::RENAME_SPEC, manage::rename),
+    e("container rename", &manage::RENAME_SPEC, manage::rename),
+    e("update", &manage::UPDATE_SPEC, manage::update),
+    e("container update", &manage::UPDATE_SPEC, manage::update),
+    e(
+        "container prune",
+        &manage::CONTAINER_PRUNE_SPEC,
+        manage::container_prune,
+    ),
+    e(
+        "system prune",
+        &manage::SYSTEM_PRUNE_SPEC,
+        manage::system_prune,
+    ),
+    e("events", &events::SPEC, events::run),
+    e("system events", &events::SPEC, events::run),
+    e("volume create", &volume::CREATE_SPEC, volume::create),
+    e("volume inspect", &inspect::VOLUME_SPEC, inspect::run_volume),
+    e("volume ls", &volume::LS_SPEC, volume::ls),
+    e("volume list", &volume::LS_SPEC, volume::ls),
+    e("volume prune", &volume::PRUNE_SPEC, volume::prune),
+    e("volume rm", &volume::RM_SPEC, volume::rm),
+    e("volume remove", &volume::RM_SPEC, volume::rm),
+    e("diff", &fsops::DIFF_SPEC, fsops::diff),
+    e("container diff", &fsops::DIFF_SPEC, fsops::diff),
+    e("commit", &fsops::COMMIT_SPEC, fsops::commit),
+    e("container commit", &fsops::COMMIT_SPEC, fsops::container_commit),
+    e("export", &fsops::EXPORT_SPEC, fsops::export),
+    e("container export", &fsops::EXPORT_SPEC, fsops::export),
+    e("cp", &cp::CP_SPEC, cp::run),
+    e("container cp", &cp::CP_SPEC, cp::run),
 ];
 
 /// Management commands and their one-line descriptions.
@@ -89,16 +152,33 @@ const MANAGEMENT: &[(&str, &str)] = &[
     ("container", "Manage containers"),
     ("image", "Manage images"),
     ("system", "Manage berth"),
+    ("volume", "Manage volumes"),
 ];
 
 /// Top-level commands shown in `berth --help`.
 const TOP: &[(&str, &str)] = &[
     ("run", "Create and run a new container from an image"),
+    ("exec", "Execute a command in a running container"),
     ("ps", "List containers"),
     ("images", "List images"),
     ("version", "Show the berth version information"),
     ("info", "Display system-wide information"),
+    (
+        "attach",
+        "Attach local standard input, output, and error streams to a running container",
+    ),
+    ("commit", "Create a new image from a container's changes"),
+    (
+        "cp",
+        "Copy files/folders between a container and the local filesystem",
+    ),
     ("create", "Create a new container"),
+    (
+        "diff",
+        "Inspect changes to files or directories on a container's filesystem",
+    ),
+    ("events", "Get real time events from the server"),
+    ("export", "Export a container's filesystem as a tar archive"),
     ("history", "Show the history of an image"),
     (
         "import",
@@ -108,6 +188,12 @@ const TOP: &[(&str, &str)] = &[
     ("kill", "Kill one or more running containers"),
     ("load", "Load an image from a tar archive or STDIN"),
     ("logs", "Fetch the logs of a container"),
+    (
+        "port",
+        "List port mappings or a specific mapping for the container",
+    ),
+    ("pause", "Pause all processes within one or more containers"),
+    ("rename", "Rename a container"),
     ("restart", "Restart one or more containers"),
     ("rm", "Remove one or more containers"),
     ("rmi", "Remove one or more images"),
@@ -116,11 +202,21 @@ const TOP: &[(&str, &str)] = &[
         "Save one or more images to a tar archive (streamed to STDOUT by default)",
     ),
     ("start", "Start one or more stopped containers"),
+    (
+        "stats",
+        "Display a live stream of container(s) resource usage statistics",
+    ),
     ("stop", "Stop one or more running containers"),
     (
         "tag",
         "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
     ),
+    (
+        "unpause",
+        "Unpause all processes within one or more containers",
+    ),
+    ("update", "Update configuration of one or more containers"),
+    ("top", "Display the running processes of a container"),
     (
         "wait",
         "Block until one or more containers stop, then print their exit codes",

@@ -48,7 +48,7 @@ const DEFAULT_TABLE: &str =
     "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 
 /// Column titles of the container list.
-const HEADERS: &[(&str, &str)] = &[
+pub(crate) const HEADERS: &[(&str, &str)] = &[
     ("ID", "CONTAINER ID"),
     ("Names", "NAMES"),
     ("Image", "IMAGE"),

@@ -216,7 +216,8 @@ pub fn run_run(ctx: &Ctx, p: &Parsed) -> Result<()> {
         .map_err(|e| CliError::msg(e.to_string()))?;
     let id = create(client, &c).map_err(|e| status_error(&e))?;
     let attached = c.attach_stdin || c.attach_stdout || c.attach_stderr;
-    let sig_proxy = p.bool_or("sig-proxy", true);
+    // As docker: no signal proxy in tty mode (the terminal sends them as keys).
+    let sig_proxy = p.bool_or("sig-proxy", true) && !c.tty;
     let resize = attached && c.tty && crate::term::is_tty(1);
     crate::signals::start(client, &id, sig_proxy, resize);
 

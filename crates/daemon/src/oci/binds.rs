@@ -1,163 +1,105 @@
-//! `HostConfig.Binds` entries (`-v src:dst[:mode]`), parsed and checked as
-//! Docker's Linux parser does. Only host paths are supported for now; named
-//! and anonymous volumes are refused.
+//! `HostConfig.Binds` entries (`-v [src:]dst[:mode]`), parsed as Docker's
+//! Linux parser does: an absolute source is a bind mount, any other source
+//! names a volume, no source declares an anonymous volume. Each entry is
+//! turned into the API mount it stands for and checked like one.
 
-use berth_runtime::spec::Mount;
-
-use super::paths::clean;
 use super::SpecError;
+use crate::volumes::spec::{
+    declare, valid_mode, BindOptions, Declared, DriverConfig, MountSpec, VolumeOptions,
+    PROPAGATIONS,
+};
 
-const VOLUMES_UNSUPPORTED: &str = "volumes are not supported yet";
-
-const PROPAGATION: &[&str] = &[
-    "private", "rprivate", "shared", "rshared", "slave", "rslave",
-];
-const DEFAULT_PROPAGATION: &str = "rprivate";
-
-/// A parsed bind mount.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bind {
-    /// Absolute host path, cleaned. Docker creates it as a directory when it
-    /// does not exist.
-    pub source: String,
-    /// Absolute container path, cleaned.
-    pub destination: String,
-    pub read_only: bool,
-    /// `rprivate` unless the mode names another propagation.
-    pub propagation: String,
-}
-
-impl Bind {
-    /// The spec mount: `rbind`, `ro` when read-only, then the propagation.
-    pub(crate) fn mount(&self) -> Mount {
-        let mut options = vec!["rbind".to_string()];
-        if self.read_only {
-            options.push("ro".to_string());
-        }
-        options.push(self.propagation.clone());
-        Mount {
-            destination: self.destination.clone(),
-            kind: "bind".to_string(),
-            source: self.source.clone(),
-            options,
-        }
-    }
-}
-
-/// Parses one `Binds` entry.
-pub fn parse_bind(raw: &str) -> Result<Bind, SpecError> {
+/// Parses one `Binds` entry; `volume_driver` is `HostConfig.VolumeDriver`.
+/// The declared mount's `Mode` is the mode as written.
+pub fn parse_bind(raw: &str, volume_driver: &str) -> Result<Declared, SpecError> {
     let invalid_spec = || SpecError(format!("invalid volume specification: '{raw}'"));
     let parts: Vec<&str> = raw.split(':').collect();
-    let (source, destination, mode) = match parts.as_slice() {
-        [""] => return Err(invalid_spec()),
-        [_] => return Err(SpecError::new(VOLUMES_UNSUPPORTED)),
+    let (source, target, mode) = match parts.as_slice() {
+        [""] | ["", ..] => return Err(invalid_spec()),
+        [dst] => ("", *dst, ""),
         [_, dst] if valid_mode(dst) => return Err(invalid_spec()),
         [src, dst] => (*src, *dst, ""),
         [src, dst, mode] if valid_mode(mode) => (*src, *dst, *mode),
         [_, _, mode] => return Err(SpecError(format!("invalid mode: {mode}"))),
         _ => return Err(invalid_spec()),
     };
+    let modes: Vec<&str> = mode.split(',').filter(|m| !m.is_empty()).collect();
     let is_bind = source.starts_with('/');
-    let invalid_config = |why: &str| {
-        let kind = if is_bind { "bind" } else { "volume" };
-        SpecError(format!(
-            "invalid volume specification: '{raw}': invalid mount config for type \"{kind}\": {why}"
-        ))
+    let mut spec = MountSpec {
+        kind: if is_bind { "bind" } else { "volume" }.to_string(),
+        source: source.to_string(),
+        target: target.to_string(),
+        read_only: modes.contains(&"ro"),
+        ..MountSpec::default()
     };
-    if !destination.starts_with('/') {
-        return Err(invalid_config(&format!(
-            "invalid mount path: '{destination}' mount path must be absolute"
-        )));
-    }
-    let destination = clean(destination);
-    if destination == "/" {
-        return Err(invalid_config(
-            "invalid specification: destination can't be '/'",
-        ));
-    }
-    let modes: Vec<&str> = mode.split(',').collect();
-    if !is_bind {
-        return Err(volume_error(source));
+    if !is_bind && !volume_driver.is_empty() {
+        spec.volume_options = Some(VolumeOptions {
+            driver_config: Some(DriverConfig {
+                name: volume_driver.to_string(),
+                options: None,
+            }),
+            ..VolumeOptions::default()
+        });
     }
     if modes.contains(&"nocopy") {
-        return Err(invalid_config("field VolumeOptions must not be specified"));
+        spec.volume_options
+            .get_or_insert_with(Default::default)
+            .no_copy = true;
     }
-    Ok(Bind {
-        source: clean(source),
-        destination,
-        read_only: modes.contains(&"ro"),
-        propagation: modes
-            .iter()
-            .find(|m| PROPAGATION.contains(m))
-            .unwrap_or(&DEFAULT_PROPAGATION)
-            .to_string(),
-    })
-}
-
-/// Why a non-absolute source cannot be used: volumes are not supported yet,
-/// and a relative path is not even a valid volume name.
-fn volume_error(name: &str) -> SpecError {
-    let mut chars = name.chars();
-    let valid = match chars.next() {
-        None => true, // anonymous volume
-        Some(first) => {
-            first.is_ascii_alphanumeric()
-                && name.len() > 1
-                && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        }
-    };
-    if valid {
-        return SpecError::new(VOLUMES_UNSUPPORTED);
+    if let Some(p) = modes.iter().find(|m| PROPAGATIONS.contains(m)) {
+        spec.bind_options = Some(BindOptions {
+            propagation: p.to_string(),
+            ..BindOptions::default()
+        });
     }
-    SpecError(format!(
-        "create {name}: \"{name}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"
-    ))
-}
-
-/// Docker's Linux mount modes: at most one each of `rw`/`ro`, `z`/`Z`, a
-/// propagation, `nocopy` and a consistency (ignored on Linux).
-fn valid_mode(mode: &str) -> bool {
-    if mode.is_empty() {
-        return true;
-    }
-    let groups: [&[&str]; 5] = [
-        &["rw", "ro"],
-        &["z", "Z"],
-        PROPAGATION,
-        &["nocopy"],
-        &["consistent", "cached", "delegated"],
-    ];
-    let mut counts = [0usize; 5];
-    for option in mode.split(',') {
-        match groups.iter().position(|g| g.contains(&option)) {
-            Some(i) => counts[i] += 1,
-            None => return false,
-        }
-    }
-    counts.iter().all(|c| *c <= 1)
+    let mut declared = declare(&spec, false)
+        .map_err(|e| SpecError(format!("invalid volume specification: '{raw}': {e}")))?;
+    declared.point.mode = mode.to_string();
+    declared.create_source = is_bind;
+    Ok(declared)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::volumes::MountKind;
 
     #[test]
-    fn plain_and_modes() {
-        let b = parse_bind("/tmp:/hosttmp:ro").unwrap();
-        assert_eq!(b.source, "/tmp");
-        assert_eq!(b.destination, "/hosttmp");
-        assert!(b.read_only);
-        assert_eq!(b.mount().options, ["rbind", "ro", "rprivate"]);
-        assert_eq!(b.mount().kind, "bind");
+    fn binds_and_modes() {
+        let b = parse_bind("/tmp:/hosttmp:ro", "").unwrap();
+        assert_eq!(b.point.kind, MountKind::Bind);
+        assert_eq!(b.point.source, "/tmp");
+        assert_eq!(b.point.destination, "/hosttmp");
+        assert!(!b.point.rw && b.create_source);
+        assert_eq!(b.point.mode, "ro");
+        assert_eq!(b.point.propagation, "rprivate");
 
-        let b = parse_bind("/srv//data/:/data/:z,rshared").unwrap();
+        let b = parse_bind("/srv//data/:/data/:z,rshared", "").unwrap();
         assert_eq!(
-            (b.source.as_str(), b.destination.as_str()),
+            (b.point.source.as_str(), b.point.destination.as_str()),
             ("/srv/data", "/data")
         );
-        assert_eq!(b.mount().options, ["rbind", "rshared"]);
-        assert!(!parse_bind("/a:/b:rw").unwrap().read_only);
-        assert!(parse_bind("/a:/b:").is_ok());
+        assert_eq!(b.point.propagation, "rshared");
+        assert!(parse_bind("/a:/b:rw", "").unwrap().point.rw);
+        assert!(parse_bind("/a:/b:", "").is_ok());
+    }
+
+    #[test]
+    fn volumes_named_and_anonymous() {
+        let v = parse_bind("data:/x:ro", "").unwrap();
+        assert_eq!(v.point.kind, MountKind::Volume);
+        assert_eq!(v.point.name, "data");
+        assert!(!v.point.rw && v.copy_data && !v.point.anonymous);
+        assert_eq!(v.point.mode, "ro");
+        let v = parse_bind("data:/x:nocopy", "").unwrap();
+        assert!(!v.copy_data);
+        assert_eq!(v.point.mode, "nocopy");
+        let v = parse_bind("/anon", "").unwrap();
+        assert!(v.point.anonymous && v.point.name.is_empty());
+        let v = parse_bind("data:/x", "foo").unwrap();
+        assert_eq!(v.volume.driver, "foo");
+        // The volume name is checked when the volume is created.
+        assert!(parse_bind("./rel:/x", "").is_ok());
     }
 
     /// Messages as Docker 20.10 answers `POST /containers/create`.
@@ -165,6 +107,7 @@ mod tests {
     fn errors() {
         let cases = [
             ("", "invalid volume specification: ''"),
+            (":/x", "invalid volume specification: ':/x'"),
             ("a:b:c:d", "invalid volume specification: 'a:b:c:d'"),
             ("/foo:rw", "invalid volume specification: '/foo:rw'"),
             ("/tmp:/x:rx", "invalid mode: rx"),
@@ -181,16 +124,17 @@ mod tests {
                 "/tmp:/x:nocopy",
                 "invalid volume specification: '/tmp:/x:nocopy': invalid mount config for type \"bind\": field VolumeOptions must not be specified",
             ),
-            ("/data", VOLUMES_UNSUPPORTED),
-            ("named:/x", VOLUMES_UNSUPPORTED),
-            ("named:/x:nocopy", VOLUMES_UNSUPPORTED),
             (
-                "./rel:/x",
-                "create ./rel: \"./rel\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
+                "x",
+                "invalid volume specification: 'x': invalid mount config for type \"volume\": invalid mount path: 'x' mount path must be absolute",
+            ),
+            (
+                "vvv:/x:shared",
+                "invalid volume specification: 'vvv:/x:shared': invalid mount config for type \"volume\": field BindOptions must not be specified",
             ),
         ];
         for (raw, want) in cases {
-            assert_eq!(parse_bind(raw).unwrap_err().0, want, "{raw}");
+            assert_eq!(parse_bind(raw, "").unwrap_err().0, want, "{raw}");
         }
     }
 }

@@ -32,12 +32,15 @@ use berth_image::ImageConfig;
 use berth_runtime::spec::{Capabilities, Linux, Process, Root, Spec};
 
 use crate::model::{Config, HostConfig};
+use crate::volumes::MountPoint;
 
-pub use binds::{parse_bind, Bind};
+pub use binds::parse_bind;
 pub use command::{merged_argv, merged_command};
 pub use env::merged_env;
 pub use host::Host;
 pub use paths::apply_create_defaults;
+pub(crate) use paths::clean as clean_path;
+pub(crate) use resources::build as build_resources;
 pub use user::ANNOTATION_GROUP_ADD;
 
 /// OCI runtime spec version written to `config.json`.
@@ -67,6 +70,9 @@ pub struct SpecInput<'a> {
     pub hostname_path: &'a Path,
     pub hosts_path: &'a Path,
     pub resolv_conf_path: &'a Path,
+    /// The container's mounts as resolved at create (volumes, binds, tmpfs
+    /// of `HostConfig.Mounts`); `HostConfig.Tmpfs` is read from `host_config`.
+    pub mounts: &'a [MountPoint],
     /// Relative cgroup path, e.g. `berth/<id>`.
     pub cgroups_path: String,
 }
@@ -119,7 +125,7 @@ pub fn build_spec_on(input: &SpecInput, host: &Host) -> Result<Spec, SpecError> 
         hostname: path_str(input.hostname_path)?,
         hosts: path_str(input.hosts_path)?,
     };
-    let spec_mounts = mounts::build(hc, &ns, &mount_files, init_path)?;
+    let spec_mounts = mounts::build(hc, input.mounts, &ns, &mount_files, init_path)?;
 
     let mut resources = resources::build(hc, host)?;
     let (devices, rules) = devices::for_container(hc.privileged, &host.dev_root)?;

@@ -1,20 +1,21 @@
 //! The container's mounts in Docker's order: the default filesystems
 //! (`/proc`, `/dev`, `/dev/pts`, `/sys`, `/sys/fs/cgroup`, `/dev/mqueue`,
 //! `/dev/shm`) minus those a user mount replaces, the init binary, then the
-//! user mounts (binds, `/etc/resolv.conf`, `/etc/hostname`, `/etc/hosts`,
-//! tmpfs) sorted parents first.
+//! user mounts (the resolved volumes, binds and tmpfs mounts,
+//! `/etc/resolv.conf`, `/etc/hostname`, `/etc/hosts`, `--tmpfs`) sorted
+//! parents first.
 
 use std::collections::HashSet;
 
 use berth_runtime::spec::Mount;
 
-use super::binds::parse_bind;
 use super::init::IN_CONTAINER_PATH;
 use super::namespaces::Plan;
 use super::paths::DEFAULT_SHM_SIZE;
 use super::tmpfs;
 use super::SpecError;
 use crate::model::HostConfig;
+use crate::volumes::{MountKind, MountPoint};
 
 /// Host files the daemon writes for the container.
 pub(crate) struct NetworkFiles {
@@ -87,9 +88,26 @@ fn defaults(shm_size: i64) -> Vec<Mount> {
     ]
 }
 
+/// The spec mount of a resolved mount: a recursive bind (read-only when
+/// not `RW`, with its propagation if any) or a tmpfs.
+fn spec_mount(mp: &MountPoint) -> Result<Mount, SpecError> {
+    if mp.kind == MountKind::Tmpfs {
+        return tmpfs::mount(&mp.destination, &mp.tmpfs_options);
+    }
+    let mut options = vec![if mp.non_recursive { "bind" } else { "rbind" }];
+    if !mp.rw {
+        options.push("ro");
+    }
+    if !mp.propagation.is_empty() {
+        options.push(&mp.propagation);
+    }
+    Ok(mount(&mp.destination, "bind", &mp.source, &options))
+}
+
 /// Every mount of the container.
 pub(crate) fn build(
     hc: &HostConfig,
+    points: &[MountPoint],
     ns: &Plan,
     files: &NetworkFiles,
     init_path: Option<String>,
@@ -103,7 +121,7 @@ pub(crate) fn build(
         hc.shm_size
     };
 
-    let user = user_mounts(hc, files)?;
+    let user = user_mounts(hc, points, files)?;
     let user_dests: HashSet<&str> = user.iter().map(|m| m.destination.as_str()).collect();
     let dev_replaced = user_dests.contains("/dev");
     let mut mounts: Vec<Mount> = defaults(shm_size)
@@ -136,9 +154,13 @@ pub(crate) fn build(
     Ok(mounts)
 }
 
-/// Binds, the network files a bind does not replace, and tmpfs mounts,
-/// stably sorted by depth so that parents come before their children.
-fn user_mounts(hc: &HostConfig, files: &NetworkFiles) -> Result<Vec<Mount>, SpecError> {
+/// Resolved mounts, the network files they do not replace, and tmpfs
+/// mounts, stably sorted by depth so that parents come before their children.
+fn user_mounts(
+    hc: &HostConfig,
+    points: &[MountPoint],
+    files: &NetworkFiles,
+) -> Result<Vec<Mount>, SpecError> {
     let mut seen = HashSet::new();
     let mut unique = |m: Mount| {
         if seen.insert(m.destination.clone()) {
@@ -150,11 +172,9 @@ fn user_mounts(hc: &HostConfig, files: &NetworkFiles) -> Result<Vec<Mount>, Spec
             )))
         }
     };
-    let binds = hc
-        .binds
+    let binds = points
         .iter()
-        .flatten()
-        .map(|raw| parse_bind(raw).and_then(|b| unique(b.mount())))
+        .map(|mp| spec_mount(mp).and_then(&mut unique))
         .collect::<Result<Vec<_>, _>>()?;
     let tmpfs = hc
         .tmpfs
@@ -197,8 +217,17 @@ mod tests {
         }
     }
 
+    /// Mount points of the test's binds, as resolution records them.
+    fn points(hc: &HostConfig) -> Vec<MountPoint> {
+        hc.binds
+            .iter()
+            .flatten()
+            .map(|b| super::super::parse_bind(b, "").unwrap().point)
+            .collect()
+    }
+
     fn run(hc: &HostConfig) -> Result<Vec<Mount>, SpecError> {
-        build(hc, &Plan::new(hc).unwrap(), &files(), None)
+        build(hc, &points(hc), &Plan::new(hc).unwrap(), &files(), None)
     }
 
     fn dests(mounts: &[Mount]) -> Vec<&str> {
@@ -329,6 +358,7 @@ mod tests {
         let hc = HostConfig::default();
         let m = build(
             &hc,
+            &[],
             &Plan::new(&hc).unwrap(),
             &files(),
             Some("/usr/bin/tini-static".into()),
@@ -357,10 +387,28 @@ mod tests {
             ..HostConfig::default()
         };
         assert_eq!(run(&hc).unwrap_err().0, "SHM size can not be less than 0");
-        let hc = HostConfig {
-            binds: Some(vec!["vol:/x".into()]),
-            ..HostConfig::default()
-        };
-        assert_eq!(run(&hc).unwrap_err().0, "volumes are not supported yet");
+    }
+
+    /// As Docker 20.10 writes `-v vol:/data:ro --mount type=tmpfs,dst=/t,tmpfs-size=1m`.
+    #[test]
+    fn volumes_and_tmpfs_mount_points() {
+        let hc = HostConfig::default();
+        let mut vol = super::super::parse_bind("vol:/data:ro", "").unwrap().point;
+        vol.source = "/var/lib/berth/volumes/vol/_data".into();
+        let mut tmp = vol.clone();
+        tmp.kind = MountKind::Tmpfs;
+        tmp.destination = "/t".into();
+        tmp.tmpfs_options = "size=1m".into();
+        let m = build(&hc, &[vol, tmp], &Plan::new(&hc).unwrap(), &files(), None).unwrap();
+        let data = find(&m, "/data");
+        assert_eq!(data.kind, "bind");
+        assert_eq!(data.source, "/var/lib/berth/volumes/vol/_data");
+        assert_eq!(data.options, ["rbind", "ro"]);
+        let t = find(&m, "/t");
+        assert_eq!((t.kind.as_str(), t.source.as_str()), ("tmpfs", "tmpfs"));
+        assert_eq!(
+            t.options,
+            ["noexec", "nosuid", "nodev", "rprivate", "size=1m"]
+        );
     }
 }

@@ -33,6 +33,7 @@ fn spec_on(config: &Config, hc: &HostConfig, host: &Host) -> Result<Spec, SpecEr
         hostname_path: Path::new("/c/hostname"),
         hosts_path: Path::new("/c/hosts"),
         resolv_conf_path: Path::new("/c/resolv.conf"),
+        mounts: &[],
         cgroups_path: format!("berth/{ID}"),
     };
     build_spec_on(&input, host)
@@ -303,13 +304,6 @@ fn errors_surface() {
         ),
         (
             HostConfig {
-                binds: Some(vec!["vol:/data".into()]),
-                ..HostConfig::default()
-            },
-            "volumes are not supported yet",
-        ),
-        (
-            HostConfig {
                 security_opt: Some(vec!["foo".into()]),
                 ..HostConfig::default()
             },
@@ -350,6 +344,7 @@ fn build_spec_on_this_host() {
         hostname_path: Path::new("/h"),
         hosts_path: Path::new("/hs"),
         resolv_conf_path: Path::new("/rc"),
+        mounts: &[],
         cgroups_path: String::new(),
     };
     let s = build_spec(&input).unwrap();

@@ -57,12 +57,17 @@ pub struct Socket {
 
 impl Socket {
     pub fn open() -> Result<Self, NetlinkError> {
+        Self::open_protocol(libc::NETLINK_ROUTE)
+    }
+
+    /// A socket of another netlink family (`NETLINK_NETFILTER`).
+    pub fn open_protocol(protocol: libc::c_int) -> Result<Self, NetlinkError> {
         // SAFETY: plain socket(2) call; the result is checked.
         let raw = unsafe {
             libc::socket(
                 libc::AF_NETLINK,
                 libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_ROUTE,
+                protocol,
             )
         };
         if raw < 0 {
@@ -84,6 +89,21 @@ impl Socket {
                 );
             }
         }
+        // The kernel answers at once; never wait forever on a lost answer.
+        let timeout = libc::timeval {
+            tv_sec: 10,
+            tv_usec: 0,
+        };
+        // SAFETY: valid fd, pointer to a timeval of the given size.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&timeout as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            );
+        }
         Ok(Socket { fd, seq: 0 })
     }
 
@@ -96,8 +116,8 @@ impl Socket {
     /// the kernel's ack.
     pub fn ack(&mut self, op: &str, build: impl FnOnce(u32) -> Msg) -> Result<(), NetlinkError> {
         let seq = self.next_seq();
-        self.send(&build(seq).finish())?;
-        self.wait(seq, op, |r| match r {
+        self.send(&build(seq).with_flags(msg::consts::NLM_F_ACK).finish())?;
+        self.wait(seq..=seq, op, |r| match r {
             Reply::Ack => Some(Ok(())),
             _ => None,
         })
@@ -112,10 +132,48 @@ impl Socket {
     ) -> Result<Vec<u8>, NetlinkError> {
         let seq = self.next_seq();
         self.send(&build(seq).finish())?;
-        self.wait(seq, op, |r| match r {
+        self.wait(seq..=seq, op, |r| match r {
             Reply::Data { payload, .. } => Some(Ok(payload.to_vec())),
             _ => None,
         })
+    }
+
+    /// Sends a dump request built by `build(seq)` and returns the payloads
+    /// of every data message until `NLMSG_DONE`.
+    pub fn dump(
+        &mut self,
+        op: &str,
+        build: impl FnOnce(u32) -> Msg,
+    ) -> Result<Vec<Vec<u8>>, NetlinkError> {
+        let seq = self.next_seq();
+        self.send(&build(seq).with_flags(msg::consts::NLM_F_DUMP).finish())?;
+        let mut all = Vec::new();
+        self.wait(seq..=seq, op, |r| match r {
+            Reply::Data { payload, .. } => {
+                all.push(payload.to_vec());
+                None
+            }
+            Reply::Done => Some(Ok(())),
+            _ => None,
+        })?;
+        Ok(all)
+    }
+
+    /// Raises the send buffer for a large batch (`SO_SNDBUFFORCE`, allowed
+    /// to root; the datagram must fit in one buffer). Failure shows as
+    /// `EMSGSIZE` on send.
+    fn grow_send_buffer(&self, bytes: usize) {
+        let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+        // SAFETY: valid fd, pointer to a c_int of the given size.
+        unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_SNDBUFFORCE,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
     }
 
     fn send(&self, buf: &[u8]) -> Result<(), NetlinkError> {
@@ -141,9 +199,37 @@ impl Socket {
 
     /// Reads answers until one for `seq` decides: `pick` returns `Some` for
     /// the reply it wants; errors end the wait with `NetlinkError::Kernel`.
+    /// Sends `msgs` as one datagram (a netfilter batch), acknowledged as a
+    /// whole through the last message, which gets `NLM_F_ACK`; an error for
+    /// any message of the batch is returned.
+    /// The messages' own sequence numbers are replaced.
+    pub fn batch(&mut self, op: &str, msgs: Vec<Msg>) -> Result<(), NetlinkError> {
+        let first = self.seq.wrapping_add(1);
+        let count = msgs.len();
+        let mut buf = Vec::new();
+        for (i, m) in msgs.into_iter().enumerate() {
+            let m = m.with_seq(self.next_seq());
+            let m = if i + 1 == count {
+                m.with_flags(msg::consts::NLM_F_ACK)
+            } else {
+                m
+            };
+            buf.extend_from_slice(&m.finish());
+        }
+        if buf.len() > 64 * 1024 {
+            self.grow_send_buffer(buf.len() * 2);
+        }
+        self.send(&buf)?;
+        let last = self.seq;
+        self.wait(first..=last, op, |r| match r {
+            Reply::Ack => Some(Ok(())),
+            _ => None,
+        })
+    }
+
     fn wait<T>(
         &self,
-        seq: u32,
+        seqs: std::ops::RangeInclusive<u32>,
         op: &str,
         mut pick: impl FnMut(Reply<'_>) -> Option<Result<T, NetlinkError>>,
     ) -> Result<T, NetlinkError> {
@@ -160,7 +246,7 @@ impl Socket {
                 return Err(NetlinkError::Socket(e));
             }
             for (s, reply) in parse_replies(&buf[..n as usize]) {
-                if s != seq {
+                if !seqs.contains(&s) {
                     continue;
                 }
                 if let Reply::Error { errno, msg } = reply {

@@ -9,6 +9,7 @@ pub mod consts {
     pub const NLMSG_DONE: u16 = 3;
     pub const NLM_F_REQUEST: u16 = 0x1;
     pub const NLM_F_ACK: u16 = 0x4;
+    pub const NLM_F_DUMP: u16 = 0x300;
     pub const NLM_F_EXCL: u16 = 0x200;
     pub const NLM_F_CREATE: u16 = 0x400;
     /// In an error message: the original request payload was left out.
@@ -21,6 +22,7 @@ pub mod consts {
     pub const RTM_NEWLINK: u16 = 16;
     pub const RTM_DELLINK: u16 = 17;
     pub const RTM_GETLINK: u16 = 18;
+    pub const RTM_SETLINK: u16 = 19;
     pub const RTM_NEWADDR: u16 = 20;
     pub const RTM_NEWROUTE: u16 = 24;
 
@@ -78,6 +80,19 @@ impl Msg {
         }
     }
 
+    /// Replaces the sequence number.
+    pub fn with_seq(mut self, seq: u32) -> Self {
+        self.buf[8..12].copy_from_slice(&seq.to_ne_bytes());
+        self
+    }
+
+    /// Adds header flags (e.g. `NLM_F_ACK`).
+    pub fn with_flags(mut self, flags: u16) -> Self {
+        let old = u16::from_ne_bytes([self.buf[6], self.buf[7]]);
+        self.buf[6..8].copy_from_slice(&(old | flags).to_ne_bytes());
+        self
+    }
+
     /// Appends `struct ifinfomsg`.
     pub fn ifinfo(mut self, family: u8, index: i32, flags: u32, change: u32) -> Self {
         self.buf.extend_from_slice(&[family, 0]);
@@ -85,6 +100,14 @@ impl Msg {
         self.buf.extend_from_slice(&index.to_ne_bytes());
         self.buf.extend_from_slice(&flags.to_ne_bytes());
         self.buf.extend_from_slice(&change.to_ne_bytes());
+        self
+    }
+
+    /// Appends `struct nfgenmsg` (netfilter): family, version 0, resource id
+    /// (big-endian).
+    pub fn nfgen(mut self, family: u8, res_id: u16) -> Self {
+        self.buf.extend_from_slice(&[family, 0]);
+        self.buf.extend_from_slice(&res_id.to_be_bytes());
         self
     }
 
@@ -285,6 +308,10 @@ mod tests {
         assert_eq!(u16_at(&m, 34), IFLA_IFNAME);
         assert_eq!(&m[36..41], b"eth0\0");
         assert_eq!(&m[41..44], &[0, 0, 0]);
+        let acked = Msg::new(RTM_GETLINK, NLM_F_CREATE, 7)
+            .with_flags(NLM_F_ACK)
+            .finish();
+        assert_eq!(u16_at(&acked, 6), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK);
     }
 
     #[test]

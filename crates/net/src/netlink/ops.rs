@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 use std::os::fd::RawFd;
 
-use super::msg::{consts::*, ifinfo_index, Msg};
+use super::msg::{attrs, consts::*, ifinfo_index, Msg};
 use super::{NetlinkError, Socket};
 
 /// A veth pair: `host` end enslaved to the bridge with index `master`,
@@ -45,6 +45,28 @@ impl Socket {
         }
     }
 
+    /// Names of the links enslaved to the link with index `master` (the
+    /// ports of a bridge).
+    pub fn links_of_master(&mut self, master: i32) -> Result<Vec<String>, NetlinkError> {
+        let all = self.dump("list links", |seq| {
+            Msg::new(RTM_GETLINK, 0, seq)
+                .ifinfo(0, 0, 0, 0)
+                .attr_u32(IFLA_MASTER, master as u32)
+        })?;
+        Ok(all
+            .iter()
+            .filter_map(|p| {
+                let a: Vec<(u16, &[u8])> = attrs(p.get(16..)?).collect();
+                let m = a.iter().find(|(k, _)| *k == IFLA_MASTER)?.1;
+                let is_port =
+                    m.len() == 4 && i32::from_ne_bytes([m[0], m[1], m[2], m[3]]) == master;
+                let name = a.iter().find(|(k, _)| *k == IFLA_IFNAME)?.1;
+                let end = name.iter().position(|b| *b == 0).unwrap_or(name.len());
+                is_port.then(|| String::from_utf8_lossy(&name[..end]).into_owned())
+            })
+            .collect())
+    }
+
     /// Creates bridge `name`; `false` if a link of that name exists already.
     pub fn create_bridge(&mut self, name: &str) -> Result<bool, NetlinkError> {
         let r = self.ack(&format!("create bridge {name}"), |seq| {
@@ -78,8 +100,8 @@ impl Socket {
         tolerate(r, libc::ENODEV)
     }
 
-    /// Creates a veth pair, both ends up: the host end attached to its
-    /// bridge, the peer with its final name and MAC in the target namespace.
+    /// Creates a veth pair: the host end up and attached to its bridge, the
+    /// peer (still down) with its final name and MAC in the target namespace.
     pub fn create_veth(&mut self, v: &VethSpec<'_>) -> Result<(), NetlinkError> {
         self.ack(&format!("create veth {}", v.host), |seq| {
             Msg::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, seq)
@@ -90,7 +112,8 @@ impl Socket {
                 .attr_str(IFLA_INFO_KIND, "veth")
                 .begin(IFLA_INFO_DATA)
                 .begin(VETH_INFO_PEER)
-                .ifinfo(0, 0, IFF_UP, IFF_UP)
+                // not up yet: opening a veth before its pair is linked fails (ENOTCONN)
+                .ifinfo(0, 0, 0, 0)
                 .attr_str(IFLA_IFNAME, v.peer_name)
                 .attr(IFLA_ADDRESS, &v.peer_mac)
                 .attr_u32(IFLA_NET_NS_FD, v.peer_netns as u32)
@@ -104,7 +127,7 @@ impl Socket {
     /// can reach itself through a published port.
     pub fn set_hairpin(&mut self, index: i32) -> Result<(), NetlinkError> {
         self.ack("set hairpin mode", |seq| {
-            Msg::new(RTM_NEWLINK, 0, seq)
+            Msg::new(RTM_SETLINK, 0, seq)
                 .ifinfo(libc::AF_BRIDGE as u8, index, 0, 0)
                 .begin(IFLA_PROTINFO | NLA_F_NESTED)
                 .attr(IFLA_BRPORT_MODE, &[1])

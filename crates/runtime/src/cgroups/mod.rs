@@ -2,7 +2,9 @@
 //! and a v2 (unified) implementation. The cgroup root is injectable so the
 //! writers can be tested against plain files in a temp dir.
 
+pub mod freezer;
 pub mod mountinfo;
+pub mod stats;
 pub mod v1;
 pub mod v2;
 
@@ -11,6 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use crate::spec::Resources;
+pub use freezer::Freeze;
 pub use mountinfo::HierarchyMount;
 
 /// Where the host mounts its cgroups.
@@ -49,6 +52,10 @@ pub enum CgroupError {
     },
     #[error("invalid memory limits: swap {swap} is below limit {limit}")]
     SwapBelowLimit { swap: i64, limit: i64 },
+    #[error("no {0} cgroup controller is mounted")]
+    NoController(&'static str),
+    #[error("freeze {path}: the kernel still reports {state:?}")]
+    NotFrozen { path: PathBuf, state: String },
 }
 
 /// What the runtime needs from a cgroup implementation.
@@ -65,6 +72,9 @@ pub trait CgroupManager {
     fn remove(&self) -> Result<(), CgroupError>;
     /// The cgroup's directories, one per hierarchy.
     fn dirs(&self) -> Vec<PathBuf>;
+    /// Freezes or thaws every process of the cgroup; returns once the
+    /// kernel reports the state reached.
+    fn set_freeze(&self, want: Freeze) -> Result<(), CgroupError>;
 }
 
 /// The implementation detected on this host.
@@ -101,6 +111,9 @@ impl CgroupManager for AnyManager {
     }
     fn dirs(&self) -> Vec<PathBuf> {
         self.inner().dirs()
+    }
+    fn set_freeze(&self, want: Freeze) -> Result<(), CgroupError> {
+        self.inner().set_freeze(want)
     }
 }
 

@@ -7,9 +7,16 @@
 //! 3. parent → init `Start`: go on to `execve`.
 //! 4. init → parent: end of file when `execve` closed the init's end
 //!    (it is close-on-exec), or `Failed` when `execve` failed.
+//!
+//! With a terminal, the init sends `Console` before `Ready`, carrying the
+//! master of the pty it opened in the container's devpts (`SCM_RIGHTS`).
+//! An exec'd process (see `crate::exec`) uses points 1 and 4 only, with
+//! its `Console` in between.
 
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +30,8 @@ pub enum Message {
     Continue,
     Ready,
     Start,
+    /// The pty master rides along with this message.
+    Console,
     Failed(InitError),
 }
 
@@ -74,50 +83,79 @@ impl Channel {
     }
 
     pub fn send(&self, message: &Message) -> Result<(), SyncError> {
+        self.send_with(message, &[])
+    }
+
+    /// Sends `message` with `fd` attached (`SCM_RIGHTS`).
+    pub fn send_fd(&self, message: &Message, fd: BorrowedFd<'_>) -> Result<(), SyncError> {
+        self.send_with(message, &[fd.as_raw_fd()])
+    }
+
+    fn send_with(&self, message: &Message, fds: &[RawFd]) -> Result<(), SyncError> {
         let bytes = serde_json::to_vec(message).map_err(SyncError::Encode)?;
+        let iov = [IoSlice::new(&bytes)];
+        let rights = [ControlMessage::ScmRights(fds)];
+        let cmsgs: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &rights };
         loop {
-            // SAFETY: bytes is a valid buffer of bytes.len() bytes.
-            let n = unsafe {
-                libc::send(
-                    self.fd.as_raw_fd(),
-                    bytes.as_ptr().cast(),
-                    bytes.len(),
-                    libc::MSG_NOSIGNAL,
-                )
-            };
-            if n >= 0 {
-                return Ok(());
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(SyncError::Send(err));
+            match sendmsg::<()>(
+                self.fd.as_raw_fd(),
+                &iov,
+                cmsgs,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(SyncError::Send(e.into())),
             }
         }
     }
 
     /// The next message, or `None` at end of file (the peer closed its end).
+    /// A descriptor sent along is closed.
     pub fn recv(&self) -> Result<Option<Message>, SyncError> {
+        Ok(self.recv_fd()?.map(|(m, _)| m))
+    }
+
+    /// The next message and the descriptor sent along with it, if any;
+    /// `None` at end of file.
+    pub fn recv_fd(&self) -> Result<Option<(Message, Option<OwnedFd>)>, SyncError> {
         let mut buf = [0u8; MAX_MESSAGE];
         loop {
-            // SAFETY: buf is a valid writable buffer of buf.len() bytes.
-            let n =
-                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n > 0 {
-                let len = usize::try_from(n).unwrap_or(0);
-                return serde_json::from_slice(&buf[..len])
-                    .map(Some)
-                    .map_err(SyncError::Decode);
-            }
-            if n == 0 {
+            let mut space = nix::cmsg_space!([RawFd; 1]);
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let received = recvmsg::<()>(
+                self.fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            );
+            let (len, fd) = match received {
+                Ok(msg) => {
+                    let mut fd = None;
+                    for c in msg.cmsgs().map_err(|e| SyncError::Receive(e.into()))? {
+                        if let ControlMessageOwned::ScmRights(fds) = c {
+                            for raw in fds {
+                                // SAFETY: the kernel installed this descriptor
+                                // for us; nobody else owns it.
+                                let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+                                fd.get_or_insert(owned);
+                            }
+                        }
+                    }
+                    (msg.bytes, fd)
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                // The peer died: for us that is the same as end of file.
+                Err(nix::errno::Errno::ECONNRESET) => return Ok(None),
+                Err(e) => return Err(SyncError::Receive(e.into())),
+            };
+            if len == 0 {
                 return Ok(None);
             }
-            let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                // The peer died: for us that is the same as end of file.
-                Some(libc::ECONNRESET) => return Ok(None),
-                _ => return Err(SyncError::Receive(err)),
-            }
+            return serde_json::from_slice(&buf[..len])
+                .map(|m| Some((m, fd)))
+                .map_err(SyncError::Decode);
         }
     }
 }
@@ -126,6 +164,7 @@ impl Channel {
 mod tests {
     use super::*;
     use crate::process::failure::Stage;
+    use std::os::fd::AsFd;
 
     #[test]
     fn messages_cross_and_eof_is_none() {
@@ -140,5 +179,22 @@ mod tests {
         }
         drop(b);
         assert!(a.recv().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_descriptor_crosses_with_its_message() {
+        let (a, b) = Channel::pair().unwrap();
+        let (r, w) = nix::unistd::pipe().unwrap();
+        a.send_fd(&Message::Console, w.as_fd()).unwrap();
+        drop(w);
+        let (m, fd) = b.recv_fd().unwrap().unwrap();
+        assert!(matches!(m, Message::Console));
+        let fd = fd.expect("a descriptor");
+        nix::unistd::write(&fd, b"x").unwrap();
+        let mut got = [0u8; 1];
+        assert_eq!(nix::unistd::read(r.as_raw_fd(), &mut got).unwrap(), 1);
+        // A plain message carries none.
+        a.send(&Message::Ready).unwrap();
+        assert!(b.recv_fd().unwrap().unwrap().1.is_none());
     }
 }

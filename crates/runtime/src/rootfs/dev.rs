@@ -1,6 +1,7 @@
 //! The container's `/dev`: device nodes (the spec's plus runc's defaults),
 //! the standard symlinks, `/dev/ptmx` into the devpts instance and
-//! `/dev/console` bound to the terminal.
+//! `/dev/console` bound to the terminal (a host pty before `pivot_root`, or
+//! one of the container's devpts after it).
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -111,20 +112,26 @@ pub fn populate(rootfs: &Path, devices: &[Device], console: bool) -> Result<(), 
         symlink("pts/ptmx", &ptmx).at(Stage::Devices, || "symlink /dev/ptmx")?;
     }
     if console {
-        let target = dev.join("console");
-        if fs::symlink_metadata(&target).is_err() {
-            fs::File::create(&target).at(Stage::Devices, || "create /dev/console")?;
-        }
         // Stdin is the terminal's slave by now. Its fd belongs to the
         // parent's mount namespace, which bind mounts refuse: go through
         // its path, which names our copy of the host's devpts mount.
         let slave =
             fs::read_link("/proc/self/fd/0").at(Stage::Devices, || "find the terminal's path")?;
-        mount(Some(&slave), &target, NONE, MsFlags::MS_BIND, NONE).at(Stage::Devices, || {
-            format!("bind terminal {} on /dev/console", slave.display())
-        })?;
+        bind_console(&dev, &slave)?;
     }
     Ok(())
+}
+
+/// Binds the terminal at `slave` on `console` in the directory `dev`
+/// (the file is created when missing).
+pub fn bind_console(dev: &Path, slave: &Path) -> Result<(), InitError> {
+    let target = dev.join("console");
+    if fs::symlink_metadata(&target).is_err() {
+        fs::File::create(&target).at(Stage::Devices, || "create /dev/console")?;
+    }
+    mount(Some(slave), &target, NONE, MsFlags::MS_BIND, NONE).at(Stage::Devices, || {
+        format!("bind terminal {} on /dev/console", slave.display())
+    })
 }
 
 #[cfg(test)]

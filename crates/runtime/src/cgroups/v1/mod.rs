@@ -6,13 +6,14 @@
 mod cpu;
 pub(crate) mod cpuset;
 mod devices;
+mod freezer;
 mod memory;
 pub(crate) mod pids;
 
 use std::path::{Path, PathBuf};
 
-use super::HierarchyMount;
 use super::{create_dir, keyed_value, read, remove_dir, write, CgroupError, CgroupManager};
+use super::{Freeze, HierarchyMount};
 use crate::spec::Resources;
 
 #[derive(Debug)]
@@ -98,6 +99,13 @@ impl CgroupManager for V1Manager {
             .iter()
             .map(|h| h.mount_point.join(&self.rel))
             .collect()
+    }
+
+    fn set_freeze(&self, want: Freeze) -> Result<(), CgroupError> {
+        let dir = self
+            .dir_of("freezer")
+            .ok_or(CgroupError::NoController("freezer"))?;
+        freezer::set(&dir, want)
     }
 }
 

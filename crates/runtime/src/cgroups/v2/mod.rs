@@ -4,12 +4,13 @@
 
 mod cpu;
 mod cpuset;
+mod freezer;
 mod memory;
 mod pids;
 
 use std::path::{Path, PathBuf};
 
-use super::{create_dir, keyed_value, read, remove_dir, write, CgroupError, CgroupManager};
+use super::{create_dir, keyed_value, read, remove_dir, write, CgroupError, CgroupManager, Freeze};
 use crate::spec::Resources;
 
 /// Controllers enabled for the container when the root offers them.
@@ -90,6 +91,10 @@ impl CgroupManager for V2Manager {
 
     fn dirs(&self) -> Vec<PathBuf> {
         vec![self.dir()]
+    }
+
+    fn set_freeze(&self, want: Freeze) -> Result<(), CgroupError> {
+        freezer::set(&self.dir(), want)
     }
 }
 
