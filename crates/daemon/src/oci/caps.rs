@@ -6,50 +6,10 @@ use super::host::Host;
 use super::SpecError;
 use crate::model::HostConfig;
 
-/// Every capability, indexed by number.
-const ALL: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-];
+/// Every capability, indexed by number (the runtime's table).
+fn all() -> &'static [&'static str] {
+    berth_runtime::caps::names()
+}
 
 /// Docker's default capabilities, in Docker's order.
 pub(crate) const DEFAULT: &[&str] = &[
@@ -74,11 +34,11 @@ const WILDCARD: &str = "ALL";
 /// The capabilities of the container (bounding = effective = permitted).
 pub(crate) fn container_caps(hc: &HostConfig, host: &Host) -> Result<Vec<String>, SpecError> {
     let held = |c: &str| {
-        ALL.iter()
+        all().iter()
             .position(|a| *a == c)
             .is_some_and(|n| host.caps_mask & (1 << n) != 0)
     };
-    let available = || ALL.iter().copied().filter(|c| held(c)).map(str::to_string);
+    let available = || all().iter().copied().filter(|c| held(c)).map(str::to_string);
     if hc.privileged {
         return Ok(available().collect());
     }
@@ -117,7 +77,7 @@ fn normalize(names: &[String], field: &str) -> Result<Vec<String>, SpecError> {
             } else {
                 format!("CAP_{upper}")
             };
-            if ALL.contains(&full.as_str()) {
+            if all().contains(&full.as_str()) {
                 Ok(full)
             } else {
                 Err(SpecError(format!(
@@ -145,7 +105,7 @@ mod tests {
     #[test]
     fn default_set() {
         assert_eq!(caps(&[], &[], false).unwrap(), DEFAULT);
-        assert_eq!(ALL.len(), 41);
+        assert_eq!(all().len(), 41);
     }
 
     #[test]
