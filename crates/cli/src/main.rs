@@ -108,6 +108,7 @@ fn run() -> Result<(), CliError> {
 }
 
 fn main() {
+    berth_util::trace::mark("cli.main");
     // SAFETY: restoring the default SIGPIPE action before any I/O, so a closed
     // pipe ends the process quietly as it does for Go programs.
     unsafe {

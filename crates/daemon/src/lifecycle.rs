@@ -7,6 +7,7 @@ use crate::model::{Config, Container, HostConfig, State};
 use crate::store::{Entry, Snapshot};
 use crate::{etc_files, names, oci, shim, signal};
 use berth_util::time::now_rfc3339;
+use berth_util::trace::mark as trace;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +44,7 @@ impl Daemon {
         mut config: Config,
         mut host: HostConfig,
     ) -> Result<String> {
+        trace("daemon.create");
         oci::apply_create_defaults(&mut host);
         crate::restart::validate_create(&host)?;
         if config.image.is_empty() {
@@ -82,6 +84,7 @@ impl Daemon {
             e => e,
         })?;
 
+        trace("daemon.image-resolved");
         let id = berth_util::id::new_id();
         merge_image_config(&mut config, &image_config);
         if config.hostname.is_empty() && host.network_mode != "host" {
@@ -96,6 +99,7 @@ impl Daemon {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
         }
+        trace("daemon.bundle-prepared");
         let record = Container {
             id: id.clone(),
             created: now_rfc3339(),
@@ -121,6 +125,7 @@ impl Daemon {
             return Err(e);
         }
         mounts.commit();
+        trace("daemon.created");
         self.emit_container(&record, "create", &[]);
         Ok(id)
     }
@@ -219,9 +224,11 @@ impl Daemon {
         let dir = self.bundle(&id);
         let socket = self.config.shim_socket(&id);
         let _ = std::fs::remove_file(dir.join("exit.json"));
+        trace("daemon.start");
         let started = async {
             self.mount_volumes(entry)?;
             let pid = shim::spawn(&self.config.shim_path, &id, &dir, &socket).await?;
+            trace("daemon.shim-ready");
             let pending: Vec<_> = std::mem::take(
                 &mut *entry
                     .pending_attach
@@ -235,7 +242,9 @@ impl Daemon {
                     let _ = tx.send(s);
                 }
             }
+            trace("daemon.attached");
             shim::call(&socket, "start").await?;
+            trace("daemon.shim-started");
             Ok::<i32, Error>(pid)
         }
         .await;
@@ -262,6 +271,7 @@ impl Daemon {
             s.exit_code = 0;
         });
         self.clone().supervise(entry.clone());
+        trace("daemon.started");
         Ok(())
     }
 
@@ -317,6 +327,7 @@ impl Daemon {
     }
 
     async fn on_exit(self: &Arc<Self>, entry: &Arc<Entry>, exit: Option<shim::Exit>) {
+        trace("daemon.exit-reported");
         let dir = self.bundle(&entry.id);
         let recorded: Option<serde_json::Value> = std::fs::read(dir.join("exit.json"))
             .ok()
@@ -360,6 +371,7 @@ impl Daemon {
             }
             (rec.host_config.auto_remove && restart.is_none(), restart)
         };
+        trace("daemon.exit-recorded");
         self.unmount_volumes(entry);
         entry.publish(|s| {
             s.running = false;
@@ -556,11 +568,13 @@ impl Daemon {
         if entry.snapshot().removed {
             return Ok(());
         }
+        trace("daemon.remove");
         self.containers.remove(&entry.id);
         self.restarts.forget(&entry.id);
         let dir = self.bundle(&entry.id);
         let id = entry.id.clone();
         let gone = tokio::task::spawn_blocking(move || remove_bundle(&dir, &id)).await;
+        trace("daemon.removed");
         entry.publish(|s| s.removed = true);
         if volumes {
             let rec = entry.lock().clone();

@@ -4,7 +4,7 @@
 //! module; this one only gathers them.
 
 pub mod df;
-mod host;
+pub(crate) mod host;
 pub mod logattrs;
 mod sizes;
 pub mod stats;

@@ -37,11 +37,7 @@ fn os_name() -> String {
 }
 
 fn mem_total() -> u64 {
-    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    text.lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
+    crate::observe::host::mem_total(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default())
 }
 
 /// `cgroup2` when /sys/fs/cgroup is the unified hierarchy, else `1`.

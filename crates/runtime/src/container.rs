@@ -15,6 +15,7 @@ use crate::process::init::{self, InitArgs};
 use crate::process::plan::{self, Plan};
 use crate::process::sync::{Channel, Message};
 use crate::spec::{self, Spec};
+use berth_util::trace::mark as trace;
 
 /// A bundle directory: `config.json` plus `rootfs.json`, the mounts that
 /// make the root filesystem at `spec.root.path` (empty when `root.path`
@@ -165,6 +166,7 @@ impl Drop for PidNamespaceGuard {
 /// everything up, resolves the executable and blocks until [`Created::start`].
 /// The caller must be single-threaded.
 pub fn create(bundle: &Bundle, id: &str, stdio: Stdio) -> Result<Created, CreateError> {
+    trace("runtime.create");
     let plan = plan::plan(&bundle.spec.linux.namespaces)?;
     let cgroup_path = match bundle.spec.linux.cgroups_path.as_str() {
         "" => format!("berth/{id}"),
@@ -172,6 +174,7 @@ pub fn create(bundle: &Bundle, id: &str, stdio: Stdio) -> Result<Created, Create
     };
     let cgroup = cgroups::detect(&cgroup_path)?;
     cgroup.create()?;
+    trace("runtime.cgroup-created");
     let setup = bundle
         .spec
         .linux
@@ -182,6 +185,7 @@ pub fn create(bundle: &Bundle, id: &str, stdio: Stdio) -> Result<Created, Create
         let _ = cgroup.remove();
         return Err(e.into());
     }
+    trace("runtime.cgroup-applied");
     spawn(bundle, &plan, stdio, cgroup)
 }
 
@@ -236,6 +240,7 @@ fn spawn(
             return Err(CreateError::Clone(e));
         }
     };
+    trace("runtime.cloned");
     let init = Init { pid, pidfd, cgroup };
     match wait_for_ready(&init, &parent) {
         Ok(console) => Ok(Created {
@@ -259,6 +264,7 @@ fn spawn(
 /// opened one.
 fn wait_for_ready(init: &Init, chan: &Channel) -> Result<Option<OwnedFd>, CreateError> {
     init.cgroup.add_task(init.pid)?;
+    trace("runtime.in-cgroup");
     // Sync 1: the init is in its cgroup; it may unshare the cgroup namespace.
     chan.send(&Message::Continue)?;
     // Sync 2: ready, or the reason why not; the console comes first.
@@ -266,7 +272,10 @@ fn wait_for_ready(init: &Init, chan: &Channel) -> Result<Option<OwnedFd>, Create
     loop {
         match chan.recv_fd()? {
             Some((Message::Console, Some(fd))) if console.is_none() => console = Some(fd),
-            Some((Message::Ready, _)) => return Ok(console),
+            Some((Message::Ready, _)) => {
+                trace("runtime.ready");
+                return Ok(console);
+            }
             Some((Message::Failed(e), _)) => return Err(e.into()),
             Some(_) => return Err(CreateError::Protocol("ready")),
             None => return Err(CreateError::InitExited { exit_code: -1 }),
@@ -305,7 +314,9 @@ impl Created {
             // Sync 3: go.
             self.chan.send(&Message::Start)?;
             // Sync 4: end of file once execve closed the init's end.
-            match self.chan.recv()? {
+            let r = self.chan.recv()?;
+            trace("runtime.started");
+            match r {
                 None => Ok(()),
                 Some(Message::Failed(e)) => Err(e.into()),
                 Some(_) => Err(CreateError::Protocol("start")),

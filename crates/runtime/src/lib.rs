@@ -33,6 +33,6 @@ pub mod spec;
 pub mod user;
 
 pub use container::{create, Bundle, Created, Running, Stdio};
-pub use exec::{exec, ExecConfig, ExecProcess};
 pub use error::CreateError;
+pub use exec::{exec, ExecConfig, ExecProcess};
 pub use process::failure::{InitError, Stage};

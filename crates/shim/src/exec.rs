@@ -21,7 +21,7 @@ use crate::request::Attach;
 use crate::stdio::{self, StdioError};
 use berth_runtime::{Bundle, CreateError, ExecConfig, Running};
 use std::collections::VecDeque;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use std::time::Instant;
 
@@ -75,11 +75,7 @@ impl Execs {
         for (i, s) in self.sessions.iter().enumerate() {
             for st in Stream::ALL {
                 if let Some(fd) = &s.io.outputs[st.index()] {
-                    add(
-                        std::os::fd::AsRawFd::as_raw_fd(fd),
-                        libc::POLLIN,
-                        ExecSlot::Output(i, st),
-                    );
+                    add(fd.as_raw_fd(), libc::POLLIN, ExecSlot::Output(i, st));
                 }
             }
             if let Some(fd) = s.stdin_waiting() {

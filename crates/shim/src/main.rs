@@ -25,6 +25,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    berth_util::trace::mark("shim.main");
     memory::tune_allocator();
     let parsed = args::parse(std::env::args_os().skip(1)).and_then(|a| {
         let cwd = std::env::current_dir().map_err(|e| args::ArgsError::Cwd(e.to_string()))?;

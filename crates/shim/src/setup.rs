@@ -12,6 +12,7 @@ use crate::{diag, memory};
 use berth_runtime::{Bundle, CreateError, Created};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use berth_util::trace::mark as trace;
 use thiserror::Error;
 
 /// Annotation: close the container's stdin when the attach client that
@@ -67,6 +68,7 @@ pub fn run(args: &Args, ready: Ready) -> ExitCode {
         }
     };
     ready.ok(p.created.pid());
+    trace("shim.ready-sent");
     memory::release();
     Shim::new(
         args.bundle.clone(),
@@ -82,7 +84,9 @@ pub fn run(args: &Args, ready: Ready) -> ExitCode {
 
 fn prepare(args: &Args) -> Result<Prepared, SetupError> {
     detach::install_signal_handlers()?;
+    trace("shim.detached");
     let bundle = Bundle::load(&args.bundle).map_err(SetupError::Bundle)?;
+    trace("shim.bundle-loaded");
     let annotation = |key: &str| {
         bundle
             .spec

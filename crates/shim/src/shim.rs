@@ -17,6 +17,7 @@ use crate::socket::ControlSocket;
 use crate::stdio::{self, ShimIo};
 use crate::{diag, memory};
 use berth_runtime::{CreateError, Created, Running};
+use berth_util::trace::mark as trace;
 use nix::errno::Errno;
 use std::ops::Range;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -419,7 +420,12 @@ impl Shim {
             Err(e) => return self.clients[i].answer(&format!("error {e}")),
         };
         let answer = match req {
-            Request::Start => self.start(),
+            Request::Start => {
+                trace("shim.start-request");
+                let a = self.start();
+                trace("shim.started");
+                a
+            }
             Request::Kill(sig) => self.kill(sig),
             Request::Wait => {
                 // Answered in `finish`, even when the exit is already known:
@@ -539,6 +545,7 @@ impl Shim {
             }
         };
         let oom_killed = r.oom_killed();
+        trace("shim.reaped");
         self.exited(ExitStatus { code, oom_killed });
     }
 
@@ -564,6 +571,7 @@ impl Shim {
         if let Err(e) = exit::write_record(&self.bundle, status, &finished_at) {
             diag::log(&format!("write exit.json: {e}"));
         }
+        trace("shim.exit-recorded");
         // Attach streams end first: a client sees all output before the exit.
         let deadline = Instant::now() + FLUSH;
         self.clients.retain(|c| !c.finished());
@@ -579,6 +587,7 @@ impl Shim {
         if let Some(sock) = self.socket.take() {
             sock.remove();
         }
+        trace("shim.cleaned-up");
         let answer = status.wait_answer();
         for c in &mut self.clients {
             if c.phase == Phase::Waiter {
@@ -586,6 +595,7 @@ impl Shim {
             }
         }
         flush_all(&mut self.clients, deadline);
+        trace("shim.waiters-answered");
     }
 }
 

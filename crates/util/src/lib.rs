@@ -4,3 +4,5 @@
 pub mod fs;
 pub mod id;
 pub mod time;
+/// `BERTH_TRACE` phase timestamps (off by default).
+pub mod trace;

@@ -61,13 +61,16 @@ fn loaded_image_has_docker_id_and_matching_tables() {
     assert!(ours.contains("mybox"), "{ours}");
     d.berth(&["run", "--name", "c1", "busybox", "true"]).ok();
     d.berth(&["create", "--name", "c2", "busybox"]).ok();
-    assert_eq!(
-        d.berth(&["ps", "-a"]).ok().stdout,
-        d.docker(&["ps", "-a"]).ok().stdout
-    );
-    assert_eq!(
-        d.berth(&["ps", "-a", "--no-trunc"]).ok().stdout,
-        d.docker(&["ps", "-a", "--no-trunc"]).ok().stdout
+    assert_same_output(&d, &["ps", "-a"]);
+    assert_same_output(&d, &["ps", "-a", "--no-trunc"]);
+    assert_same_output(
+        &d,
+        &[
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}}\t{{.Status}}\t{{json .Labels}}",
+        ],
     );
 }
 

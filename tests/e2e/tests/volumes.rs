@@ -379,6 +379,15 @@ fn named_anonymous_and_bind_mounts_in_inspect_and_ps() {
         ""
     );
 
+    // A host file bound over a file of the image.
+    let file = d.dir.path().join("motd");
+    std::fs::write(&file, "bound file\n").unwrap();
+    let bound = format!("{}:/etc/passwd:ro", file.display());
+    let r = d
+        .berth(&["run", "--rm", "-v", &bound, "busybox", "cat", "/etc/passwd"])
+        .ok();
+    assert_eq!(r.stdout, "bound file\n");
+
     // Errors at create, as Docker words them.
     let r = d.docker(&[
         "create",

@@ -214,7 +214,9 @@ pub fn run_run(ctx: &Ctx, p: &Parsed) -> Result<()> {
     }
     let keys = attach::parse_detach_keys(&p.string("detach-keys"))
         .map_err(|e| CliError::msg(e.to_string()))?;
+    berth_util::trace::mark("cli.run");
     let id = create(client, &c).map_err(|e| status_error(&e))?;
+    berth_util::trace::mark("cli.created");
     let attached = c.attach_stdin || c.attach_stdout || c.attach_stderr;
     // As docker: no signal proxy in tty mode (the terminal sends them as keys).
     let sig_proxy = p.bool_or("sig-proxy", true) && !c.tty;
@@ -250,7 +252,10 @@ pub fn run_run(ctx: &Ctx, p: &Parsed) -> Result<()> {
     if !attached {
         outln(&id);
     }
-    if let Err(e) = client.post(&format!("/containers/{}/start", enc(&id))) {
+    berth_util::trace::mark("cli.start");
+    let started = client.post(&format!("/containers/{}/start", enc(&id)));
+    berth_util::trace::mark("cli.started");
+    if let Err(e) = started {
         drop(hijacked);
         if c.auto_remove {
             let _ = status.join();
@@ -269,7 +274,9 @@ pub fn run_run(ctx: &Ctx, p: &Parsed) -> Result<()> {
         Ok(attach::End::Eof) => {}
         Err(e) => return Err(CliError::msg(e.to_string())),
     }
+    berth_util::trace::mark("cli.eof");
     let code = status.join().unwrap_or(125);
+    berth_util::trace::mark("cli.waited");
     if code != 0 {
         return Err(CliError::status(code));
     }

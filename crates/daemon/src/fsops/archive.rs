@@ -95,8 +95,8 @@ impl ArchiveJob {
     /// Writes the tar (blocking). Entries are named from the requested
     /// path's last component (`/` for the root, `.` for `dir/.`).
     pub fn write_to<W: Write>(self, w: W) -> io::Result<()> {
-        let _view = &self.view;
         let mut out = TarOut::new(w);
+        out.skip_mounts = self.view.skip_mounts.clone();
         match &self.node {
             Node::Dir(fd) => {
                 let dir = sys::openat(

@@ -36,7 +36,7 @@ pub struct Options {
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     /// The archive itself is malformed.
-    #[error("{0}")]
+    #[error("{}", super::go_text(.0))]
     Tar(io::Error),
     /// An entry would land outside the destination.
     #[error("{0}")]
@@ -44,7 +44,7 @@ pub enum ExtractError {
     /// A directory/non-directory replacement refused by the options.
     #[error("{0}")]
     Overwrite(String),
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", super::go_text(.source))]
     Io {
         context: String,
         #[source]
@@ -220,9 +220,13 @@ fn one<R: Read>(
                     )));
                 }
             }
-            nix::unistd::symlinkat(OsStr::from_bytes(&target), Some(pfd.as_raw_fd()), name.as_os_str())
-                .map_err(sys::err)
-                .map_err(io_err(&path, "symlink"))?;
+            nix::unistd::symlinkat(
+                OsStr::from_bytes(&target),
+                Some(pfd.as_raw_fd()),
+                name.as_os_str(),
+            )
+            .map_err(sys::err)
+            .map_err(io_err(&path, "symlink"))?;
             fchownat_nofollow(pfd, name, uid, gid).map_err(io_err(&path, "chown"))?;
             let t = TimeSpec::new(mtime as i64, 0);
             nix::sys::stat::utimensat(

@@ -41,12 +41,21 @@ pub enum FsError {
     #[error("{0}")]
     Conflict(String),
     /// Anything else, with what was being done (500).
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", go_text(.source))]
     Io {
         context: String,
         #[source]
         source: io::Error,
     },
+}
+
+/// An OS error as Go prints it: `no such file or directory`.
+pub fn go_text(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_lowercase(),
+        None => s,
+    }
 }
 
 impl FsError {

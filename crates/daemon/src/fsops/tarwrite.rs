@@ -38,6 +38,8 @@ pub struct TarOut<W: Write> {
     links: HashMap<(u64, u64), Vec<u8>>,
     /// Modification time of synthetic entries.
     pub synthetic_mtime: u64,
+    /// Mounts (by mount ID) whose directories are written but not entered.
+    pub skip_mounts: Vec<u64>,
 }
 
 fn header(st: &FileStat, kind: EntryType) -> Header {
@@ -70,6 +72,7 @@ impl<W: Write> TarOut<W> {
             b: tar::Builder::new(w),
             links: HashMap::new(),
             synthetic_mtime: 0,
+            skip_mounts: Vec::new(),
         }
     }
 
@@ -300,7 +303,8 @@ impl<W: Write> TarOut<W> {
 
     /// Writes everything below the open directory `dir`, names prefixed with
     /// `prefix` (which ends in `/` or is empty), in sorted order. Mount
-    /// points of kernel filesystems (proc, sysfs, …) are written, not entered.
+    /// points of kernel filesystems (proc, sysfs, …) and of `skip_mounts`
+    /// are written, not entered.
     pub fn tree(&mut self, dir: BorrowedFd<'_>, prefix: &[u8]) -> io::Result<()> {
         self.tree_with(dir, prefix, &|_| Vec::new())
     }
@@ -312,7 +316,10 @@ impl<W: Write> TarOut<W> {
         prefix: &[u8],
         extras: Extras<'_>,
     ) -> io::Result<()> {
-        if sys::is_pseudo_fs(dir) {
+        if sys::is_pseudo_fs(dir)
+            || (!self.skip_mounts.is_empty()
+                && sys::mount_id(dir).is_ok_and(|m| self.skip_mounts.contains(&m)))
+        {
             return Ok(());
         }
         let mut names: Vec<(OsString, Option<Synthetic>)> =

@@ -112,6 +112,9 @@ pub struct View {
     pub root: Root,
     /// Whether this is the running container's own namespace.
     pub live: bool,
+    /// Mounts archives do not enter: the running container's `/dev`, which
+    /// Docker's view of a container does not have either.
+    pub skip_mounts: Vec<u64>,
     // Dropped after `root`.
     _ns: Option<NsThread>,
 }
@@ -120,9 +123,19 @@ impl View {
     /// The running container whose init is `pid`.
     pub fn running(pid: i32) -> io::Result<View> {
         let root = Root::open(Path::new(&format!("/proc/{pid}/root")))?;
+        let mut skip_mounts = Vec::new();
+        if let Ok(dev) = root.open_path(Path::new("/dev"), OFlag::O_PATH | OFlag::O_DIRECTORY) {
+            let (r, d) = (sys::mount_id(root.as_fd()), sys::mount_id(dev.as_fd()));
+            if let (Ok(r), Ok(d)) = (r, d) {
+                if r != d {
+                    skip_mounts.push(d);
+                }
+            }
+        }
         Ok(View {
             root,
             live: true,
+            skip_mounts,
             _ns: None,
         })
     }
@@ -155,6 +168,7 @@ impl View {
         Ok(View {
             root: Root::from_fd(fd),
             live: false,
+            skip_mounts: Vec::new(),
             _ns: Some(ns),
         })
     }

@@ -122,6 +122,6 @@ mod tests {
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["Id", "Ports", "SizeRootFs", "Labels"]);
         insert_after(&mut v, "Nope", vec![("Z", 1.into())]);
-        assert_eq!(v.as_object().unwrap().keys().last().unwrap(), "Z");
+        assert_eq!(v.as_object().unwrap().keys().next_back().unwrap(), "Z");
     }
 }

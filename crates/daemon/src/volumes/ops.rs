@@ -179,8 +179,11 @@ impl Daemon {
         };
         let resolved = resolved?;
         plan.points = resolved.points;
+        // Docker creates missing host paths of `-v` binds as directories.
         for dir in &resolved.create_dirs {
-            std::fs::create_dir_all(dir)?;
+            if !std::path::Path::new(dir).exists() {
+                std::fs::create_dir_all(dir)?;
+            }
         }
         let jobs: Vec<copyup::Job> = resolved
             .copy_up

@@ -20,6 +20,7 @@ use crate::net;
 use crate::rootfs::{self, protect};
 use crate::spec::{Spec, ANNOTATION_USER};
 use crate::user;
+use berth_util::trace::mark as trace;
 
 /// What the init gets from its parent (borrowed from the parent's memory,
 /// which the init has a copy of).
@@ -39,6 +40,7 @@ pub fn run(args: InitArgs<'_>) -> i32 {
         Ok(Some(Message::Continue)) => {}
         _ => return 1,
     }
+    trace("init.continue");
     let ready = match prepare(args) {
         Ok(r) => r,
         Err(e) => {
@@ -46,6 +48,7 @@ pub fn run(args: InitArgs<'_>) -> i32 {
             return 1;
         }
     };
+    trace("init.ready");
     // Sync 2: ready; sync 3: wait for start.
     if chan.send(&Message::Ready).is_err() {
         return 1;
@@ -54,6 +57,7 @@ pub fn run(args: InitArgs<'_>) -> i32 {
         Ok(Some(Message::Start)) => {}
         _ => return 1,
     }
+    trace("init.exec");
     let err = ready.exec();
     let code = err.exit_code.unwrap_or(1);
     // Sync 4 (failure): execve did not happen.
@@ -67,6 +71,7 @@ fn prepare(args: InitArgs<'_>) -> Result<ReadyToExec, InitError> {
     launch::reset_signals()?;
     let terminal = launch::setup_stdio(args.stdio)?;
     join_namespaces(plan)?;
+    trace("init.namespaces");
     umask(Mode::empty());
     rootfs::prepare(
         args.rootfs,
@@ -74,6 +79,7 @@ fn prepare(args: InitArgs<'_>) -> Result<ReadyToExec, InitError> {
         &args.bundle.rootfs_mounts,
         terminal == Terminal::Host,
     )?;
+    trace("init.pivoted");
     if terminal == Terminal::InContainer {
         let console = console::open(None)?;
         rootfs::dev::bind_console(Path::new("/dev"), &console.path)?;
@@ -101,6 +107,7 @@ fn prepare(args: InitArgs<'_>) -> Result<ReadyToExec, InitError> {
     if spec.root.readonly {
         protect::remount_readonly(Path::new("/"))?;
     }
+    trace("init.paths");
     launch::prepare(
         &spec.process,
         &wanted_user(spec),

@@ -90,6 +90,7 @@ pub fn prepare(
                 .at(Stage::Capabilities, || "set no_new_privs");
         }
     }
+    berth_util::trace::mark("init.seccomp-build");
     let mut filter = match seccomp_profile {
         Some(profile) => Some(
             seccomp::build(profile)
@@ -106,6 +107,7 @@ pub fn prepare(
             })?;
         }
     }
+    berth_util::trace::mark("init.seccomp-built");
     switch_user(process, &user)?;
     let arg0 = process
         .args

@@ -18,6 +18,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use crate::process::failure::{Context, InitError, Stage};
 use crate::spec::{Mount, Spec};
 use options::MountOptions;
+use berth_util::trace::mark as trace;
 use path::secure_join;
 
 const NONE: Option<&str> = None;
@@ -36,12 +37,15 @@ pub fn prepare(
     mount(NONE, "/", NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE)
         .at(Stage::Rootfs, || "make / rslave")?;
     mount_root(rootfs, rootfs_mounts)?;
+    trace("init.rootfs-mounted");
     for m in &spec.mounts {
         let target = secure_join(rootfs, &m.destination)
             .at(Stage::Rootfs, || format!("resolve {}", m.destination))?;
         mount_entry(m, &target)?;
     }
+    trace("init.spec-mounts");
     dev::populate(rootfs, &spec.linux.devices, console)?;
+    trace("init.dev");
     pivot_root(rootfs)
 }
 
