@@ -15,13 +15,19 @@ docker version >/dev/null 2>&1 || { echo "bench: Docker engine not running: run 
 
 work=$(mktemp -d /tmp/bb-XXXX)
 sock=$work/b.sock
-"$bin/berthd" -H "unix://$sock" --data-root "$work/data" --exec-root "$work/run" >"$work/berthd.log" 2>&1 &
+# berthd runs in a network namespace of its own, so that its bridges and
+# nftables table never touch the host's (nsenter execs berthd: same PID).
+touch "$work/netns"
+unshare --net="$work/netns" true
+nsenter --net="$work/netns" ip link set lo up
+nsenter --net="$work/netns" -- "$bin/berthd" -H "unix://$sock" --data-root "$work/data" --exec-root "$work/run" >"$work/berthd.log" 2>&1 &
 berthd_pid=$!
 cleanup() {
   for id in $("$bin/berth" -H "unix://$sock" ps -aq 2>/dev/null); do "$bin/berth" -H "unix://$sock" rm -f "$id" >/dev/null 2>&1 || true; done
   kill "$berthd_pid" 2>/dev/null || true
   wait "$berthd_pid" 2>/dev/null || true
   for c in $(docker ps -aq --filter label=berth-bench); do docker rm -f "$c" >/dev/null 2>&1 || true; done
+  umount "$work/netns" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -39,6 +45,7 @@ bench() { # name, berth cmd, docker cmd
   hyperfine -N -w 3 -r "$runs" --export-json "$work/d.json" "$3" >/dev/null 2>&1
   local b d
   b=$(median "$work/b.json"); d=$(median "$work/d.json")
+  last_b=$b
   python3 -c "import sys; b,d=float(sys.argv[2]),float(sys.argv[3]); print(f'| {sys.argv[1]} | {b*1000:.1f} ms | {d*1000:.1f} ms | {b/d:.3f} |')" "$1" "$b" "$d"
 }
 
@@ -48,7 +55,9 @@ echo
 echo "| measure | berth | docker | ratio |"
 echo "| --- | --- | --- | --- |"
 bench 'run --rm busybox true' "$B run --rm busybox true" "docker run --rm busybox true"
+run_bridge=$last_b
 bench 'run --rm --network none busybox true' "$B run --rm --network none busybox true" "docker run --rm --network none busybox true"
+run_none=$last_b
 bench 'ps -a' "$B ps -a" "docker ps -a"
 bench 'images' "$B images" "docker images"
 
@@ -67,6 +76,22 @@ for p in $(pgrep -f "berth-shim --id"); do
   rss=$((rss + $(awk '/^Rss:/{print $2}' /proc/$p/smaps_rollup)))
   n=$((n+1))
 done
+echo
+# What networking adds to `run --rm`, berth only: the default bridge (veth,
+# address, /etc/hosts), a user network (plus the embedded DNS server) and a
+# published port, each against --network none.
+$B network create berth-bench-net >/dev/null
+berth_only() { # name, berth cmd → median seconds
+  hyperfine -N -w 3 -r "$runs" --export-json "$work/o.json" "$2" >/dev/null 2>&1
+  median "$work/o.json"
+}
+run_user=$(berth_only user "$B run --rm --network berth-bench-net busybox true")
+run_port=$(berth_only port "$B run --rm -p 18080:80 busybox true")
+$B network rm berth-bench-net >/dev/null
+echo "| networking cost (berth) | vs --network none | target |"
+echo "| --- | --- | --- |"
+python3 -c "import sys; n,b,u,p=map(float,sys.argv[1:]); print(f'| default bridge | +{(b-n)*1000:.1f} ms | ≤ 5 ms |'); print(f'| user network (with DNS server) | +{(u-n)*1000:.1f} ms | |'); print(f'| bridge with -p 18080:80 | +{(p-n)*1000:.1f} ms | |')" "$run_none" "$run_bridge" "$run_user" "$run_port"
+
 echo
 echo "| memory | berth | target |"
 echo "| --- | --- | --- |"

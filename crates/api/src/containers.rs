@@ -25,9 +25,9 @@ pub async fn create(d: &Arc<Daemon>, q: &Query, body: Incoming) -> Result<Resp, 
         _ => HostConfig::default(),
     };
     let mut config = config;
-    // HostConfig and NetworkingConfig arrive in the same object; keep them out of Config.
+    // HostConfig arrives in the same object; keep it out of Config (the
+    // daemon takes NetworkingConfig out itself).
     config.extra.remove("HostConfig");
-    config.extra.remove("NetworkingConfig");
     let id = d.create(q.get("name"), config, host).await?;
     Ok(json(StatusCode::CREATED, &j!({"Id": id, "Warnings": []})))
 }

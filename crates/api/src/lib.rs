@@ -10,6 +10,7 @@ mod hijack;
 pub mod http;
 mod images;
 mod manage;
+mod networks;
 mod observe;
 pub mod router;
 mod volumes;

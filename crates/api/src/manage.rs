@@ -1,7 +1,7 @@
 //! Routes that change containers in place or clean up: pause, unpause,
-//! rename, update, and the prunes (`/containers/prune`, plus the network
-//! and build-cache prunes that `docker system prune` calls: berth has no
-//! user networks and no build cache, so they report nothing removed).
+//! rename, update, and the prunes (`/containers/prune`, plus the
+//! build-cache prune that `docker system prune` calls: berth has no build
+//! cache, so it reports nothing removed).
 
 use crate::http::{self, json, read_json, Query, Resp};
 use berth_daemon::update::UpdateConfig;
@@ -50,10 +50,6 @@ pub async fn container_prune(d: &Arc<Daemon>, q: &Query) -> Result<Resp, Error> 
             "SpaceReclaimed": report.reclaimed,
         }),
     ))
-}
-
-pub async fn network_prune() -> Result<Resp, Error> {
-    Ok(json(StatusCode::OK, &j!({ "NetworksDeleted": null })))
 }
 
 pub async fn build_prune() -> Result<Resp, Error> {

@@ -2,7 +2,7 @@
 //! prefix; versions outside what berthd serves are refused as Docker does.
 
 use crate::http::{self, error, Query, Resp};
-use crate::{attach, containers, events, exec, fsops, images, manage, observe, volumes};
+use crate::{attach, containers, events, exec, fsops, images, manage, networks, observe, volumes};
 use berth_daemon::system::{API_VERSION, MIN_API_VERSION};
 use berth_daemon::{Daemon, Error};
 use hyper::body::Incoming;
@@ -73,7 +73,7 @@ pub async fn route(d: Arc<Daemon>, req: Request<Incoming>) -> Resp {
             containers::create(&d, &q, req.into_body()).await
         }
         (&Method::POST, ["containers", "prune"]) => manage::container_prune(&d, &q).await,
-        (&Method::POST, ["networks", "prune"]) => manage::network_prune().await,
+        (&Method::POST, ["networks", "prune"]) => networks::prune(&d, &q).await,
         (&Method::POST, ["build", "prune"]) => manage::build_prune().await,
         (&Method::GET, ["containers", id, "json"]) => containers::inspect(&d, id, &q).await,
         (&Method::GET, ["containers", id, "logs"]) => containers::logs(&d, id, &q).await,
@@ -118,6 +118,16 @@ pub async fn route(d: Arc<Daemon>, req: Request<Incoming>) -> Resp {
         (&Method::GET, ["images", "get"]) => images::save(&d, q.all("names").to_vec()).await,
         (&Method::GET | &Method::POST | &Method::DELETE, ["images", ..]) => {
             image_route(&d, &method, &path, &q).await
+        }
+        (&Method::GET, ["networks"]) => networks::list(&d, &q).await,
+        (&Method::POST, ["networks", "create"]) => networks::create(&d, req.into_body()).await,
+        (&Method::GET, ["networks", id]) => networks::inspect(&d, id).await,
+        (&Method::DELETE, ["networks", id]) => networks::remove(&d, id).await,
+        (&Method::POST, ["networks", id, "connect"]) => {
+            networks::connect(&d, id, req.into_body()).await
+        }
+        (&Method::POST, ["networks", id, "disconnect"]) => {
+            networks::disconnect(&d, id, req.into_body()).await
         }
         (&Method::GET, ["volumes"]) => volumes::list(&d, &q).await,
         (&Method::POST, ["volumes", "create"]) => volumes::create(&d, req.into_body()).await,

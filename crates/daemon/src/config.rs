@@ -15,6 +15,8 @@ pub struct DaemonConfig {
     pub registry_mirrors: Vec<String>,
     /// `--insecure-registry` / `insecure-registries` (reported by `info`).
     pub insecure_registries: Vec<String>,
+    /// `--bip`, `--fixed-cidr`, `--default-address-pool`.
+    pub network: crate::network::NetworkOptions,
 }
 
 impl DaemonConfig {

@@ -21,6 +21,8 @@ pub struct Daemon {
     pub(crate) restarts: crate::restart::Restarts,
     /// Volumes of the `local` driver.
     pub volumes: crate::volumes::Volumes,
+    /// Networks and the containers' networking state.
+    pub networks: crate::network::Networks,
 }
 
 impl Daemon {
@@ -29,10 +31,12 @@ impl Daemon {
     /// died while the daemon was down are recorded as exited.
     pub async fn open(config: DaemonConfig) -> Result<Arc<Daemon>> {
         std::fs::create_dir_all(config.containers_dir())?;
+        crate::trash::sweep(&config.containers_dir());
         std::fs::create_dir_all(&config.exec_root)?;
         let images = Arc::new(berth_image::Store::open(&config.data_root)?);
         let engine_id = engine_id(&config.data_root)?;
         let volumes = crate::volumes::Volumes::open(&config.data_root)?;
+        let networks = crate::network::Networks::open(&config.data_root, config.network.clone())?;
         let daemon = Arc::new(Daemon {
             config,
             images,
@@ -42,8 +46,10 @@ impl Daemon {
             engine_id,
             restarts: Default::default(),
             volumes,
+            networks,
         });
         daemon.restore().await?;
+        daemon.network_restore();
         daemon.restore_volume_mounts();
         Ok(daemon)
     }

@@ -11,6 +11,17 @@ pub fn hostname(name: &str) -> String {
 /// `/etc/hosts`: Docker's loopback block, the container's own address when it
 /// has one, then `--add-host` entries. Host networking copies the host's file.
 pub fn hosts(host: &HostConfig, host_hosts: &str, own: Option<(&str, &str)>) -> String {
+    let own: Vec<String> = own
+        .into_iter()
+        .map(|(ip, name)| format!("{ip}\t{name}"))
+        .collect();
+    hosts_with(host, host_hosts, &[], &own)
+}
+
+/// `/etc/hosts` as Docker writes it at start: the loopback block (or the
+/// host's file with host networking), `--add-host` entries, `links` lines,
+/// then the container's own `ip\tnames` lines.
+pub fn hosts_with(host: &HostConfig, host_hosts: &str, links: &[String], own: &[String]) -> String {
     let mut out = if host.network_mode == "host" {
         host_hosts.to_string()
     } else {
@@ -21,8 +32,9 @@ pub fn hosts(host: &HostConfig, host_hosts: &str, own: Option<(&str, &str)>) -> 
             out.push_str(&format!("{ip}\t{name}\n"));
         }
     }
-    if let Some((ip, name)) = own {
-        out.push_str(&format!("{ip}\t{name}\n"));
+    for line in links.iter().chain(own) {
+        out.push_str(line);
+        out.push('\n');
     }
     out
 }
@@ -31,6 +43,14 @@ pub fn hosts(host: &HostConfig, host_hosts: &str, own: Option<(&str, &str)>) -> 
 /// resolvers are unreachable from a private network namespace, so they are
 /// dropped there and Docker's public defaults used if none remain.
 pub fn resolv_conf(host: &HostConfig, host_resolv: &str) -> String {
+    let embedded = crate::network::embedded_dns(&host.network_mode);
+    resolv_conf_with(host, host_resolv, embedded)
+}
+
+/// `/etc/resolv.conf`; with `embedded` (user-defined networks) the only
+/// nameserver is the embedded DNS server, which forwards to the others,
+/// and `ndots:0` is added unless `--dns-option` says otherwise.
+pub fn resolv_conf_with(host: &HostConfig, host_resolv: &str, embedded: bool) -> String {
     let private_net = host.network_mode != "host";
     let mut servers = Vec::new();
     let mut search = Vec::new();
@@ -61,13 +81,18 @@ pub fn resolv_conf(host: &HostConfig, host_resolv: &str) -> String {
     }
     if let Some(o) = host.dns_options.as_ref().filter(|o| !o.is_empty()) {
         options = o.clone();
+    } else if embedded && !options.iter().any(|o| o.starts_with("ndots:")) {
+        options.push("ndots:0".into());
+    }
+    if embedded {
+        servers = vec![crate::network::EMBEDDED_DNS.to_string()];
     }
     let mut out = String::new();
-    for s in &servers {
-        out.push_str(&format!("nameserver {s}\n"));
-    }
     if !search.is_empty() {
         out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    for s in &servers {
+        out.push_str(&format!("nameserver {s}\n"));
     }
     if !options.is_empty() {
         out.push_str(&format!("options {}\n", options.join(" ")));
@@ -83,7 +108,7 @@ mod tests {
     fn drops_loopback_resolvers_in_private_namespace() {
         let h = HostConfig::default();
         let r = resolv_conf(&h, "nameserver 127.0.0.53\nsearch corp\n");
-        assert_eq!(r, "nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch corp\n");
+        assert_eq!(r, "search corp\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n");
         let host = HostConfig {
             network_mode: "host".into(),
             ..Default::default()
@@ -104,7 +129,7 @@ mod tests {
         };
         assert_eq!(
             resolv_conf(&h, "nameserver 10.0.0.1\n"),
-            "nameserver 1.1.1.1\nsearch a.b\noptions ndots:2\n"
+            "search a.b\nnameserver 1.1.1.1\noptions ndots:2\n"
         );
     }
 
@@ -117,5 +142,42 @@ mod tests {
         let s = hosts(&h, "", None);
         assert!(s.starts_with("127.0.0.1\tlocalhost\n"));
         assert!(s.ends_with("10.1.2.3\tdb\n"));
+    }
+
+    #[test]
+    fn embedded_dns_on_user_networks() {
+        let h = HostConfig {
+            network_mode: "mynet".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolv_conf(&h, "nameserver 10.0.0.1\nsearch corp\n"),
+            "search corp\nnameserver 127.0.0.11\noptions ndots:0\n"
+        );
+        let with_opts = HostConfig {
+            dns_options: Some(vec!["ndots:2".into()]),
+            ..h
+        };
+        assert_eq!(
+            resolv_conf_with(&with_opts, "", true),
+            "nameserver 127.0.0.11\noptions ndots:2\n"
+        );
+    }
+
+    #[test]
+    fn hosts_order_matches_docker() {
+        let h = HostConfig {
+            extra_hosts: Some(vec!["foo:1.2.3.4".into()]),
+            ..Default::default()
+        };
+        let s = hosts_with(
+            &h,
+            "",
+            &["172.17.0.2\tdb abc refdb".into()],
+            &["172.17.0.4\tmyh.example.com myh".into()],
+        );
+        assert!(s.ends_with(
+            "1.2.3.4\tfoo\n172.17.0.2\tdb abc refdb\n172.17.0.4\tmyh.example.com myh\n"
+        ));
     }
 }

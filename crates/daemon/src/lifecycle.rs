@@ -87,6 +87,9 @@ impl Daemon {
         trace("daemon.image-resolved");
         let id = berth_util::id::new_id();
         merge_image_config(&mut config, &image_config);
+        let networking =
+            crate::network::NetworkingConfig::from_value(config.extra.remove("NetworkingConfig"))?;
+        let net = self.network_plan(&name, &config, &mut host, &networking)?;
         if config.hostname.is_empty() && host.network_mode != "host" {
             config.hostname = id[..12].to_string();
         }
@@ -125,6 +128,7 @@ impl Daemon {
             return Err(e);
         }
         mounts.commit();
+        self.network_created(&id, net);
         trace("daemon.created");
         self.emit_container(&record, "create", &[]);
         Ok(id)
@@ -153,7 +157,11 @@ impl Daemon {
         for sub in ["upper", "work", "rootfs"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
-        std::fs::write(dir.join("upper/.dockerenv"), b"")?;
+        let dockerenv = dir.join("upper/.dockerenv");
+        std::fs::write(&dockerenv, b"")?;
+        // Docker's /.dockerenv is an empty file with mode 0755.
+        std::fs::set_permissions(&dockerenv, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        trace("TEMP.dirs");
         let host_hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let hostname = if host.network_mode == "host" {
@@ -170,6 +178,7 @@ impl Daemon {
             etc_files::resolv_conf(host, &host_resolv),
         )?;
 
+        trace("TEMP.etc");
         let input = oci::SpecInput {
             id,
             config,
@@ -183,6 +192,12 @@ impl Daemon {
             cgroups_path: format!("berth/{id}"),
         };
         let mut spec = oci::build_spec(&input).map_err(|e| Error::invalid(e.to_string()))?;
+        trace("TEMP.spec");
+        // Compiled seccomp programs are shared by checksum (runtime's seccomp_cache).
+        spec.annotations.insert(
+            berth_runtime::seccomp_cache::ANNOTATION.into(),
+            self.config.exec_root.join("seccomp").display().to_string(),
+        );
         if config.open_stdin {
             spec.annotations
                 .insert("berth.open-stdin".into(), "true".into());
@@ -203,6 +218,7 @@ impl Daemon {
             ],
         }];
         write_json(&dir.join("config.json"), &spec)?;
+        trace("TEMP.config");
         write_json(&dir.join("rootfs.json"), &rootfs)?;
         Ok(())
     }
@@ -227,7 +243,14 @@ impl Daemon {
         trace("daemon.start");
         let started = async {
             self.mount_volumes(entry)?;
+            self.network_prestart(entry)
+                .await
+                .map_err(crate::network::start_error)?;
             let pid = shim::spawn(&self.config.shim_path, &id, &dir, &socket).await?;
+            if let Err(e) = self.network_attach(entry, pid).await {
+                let _ = shim::call(&socket, &format!("kill {}", libc::SIGKILL)).await;
+                return Err(crate::network::start_error(e));
+            }
             trace("daemon.shim-ready");
             let pending: Vec<_> = std::mem::take(
                 &mut *entry
@@ -278,11 +301,15 @@ impl Daemon {
     /// Records a failed start as Docker does (exit code 127/126 for exec
     /// errors, the message in `State.Error`) and builds the API error.
     async fn start_failed(self: &Arc<Self>, entry: &Arc<Entry>, e: Error) -> Error {
-        let msg = format!(
-            "failed to create task for container: OCI runtime create failed: berth: {}: unknown",
-            e.message
-        );
-        let code = exec_error_code(&e.message);
+        let verbatim = crate::network::start_error_text(&e);
+        let code = exec_error_code(&e.message).filter(|_| verbatim.is_none());
+        let msg = verbatim.unwrap_or_else(|| {
+            format!(
+                "failed to create task for container: OCI runtime create failed: berth: {}: unknown",
+                e.message
+            )
+        });
+        self.network_detach(&entry.id, None).await;
         self.unmount_volumes(entry);
         let auto_remove = {
             let mut rec = entry.lock();
@@ -328,6 +355,7 @@ impl Daemon {
 
     async fn on_exit(self: &Arc<Self>, entry: &Arc<Entry>, exit: Option<shim::Exit>) {
         trace("daemon.exit-reported");
+        let net_pid = Some(entry.lock().state.pid).filter(|p| *p != 0);
         let dir = self.bundle(&entry.id);
         let recorded: Option<serde_json::Value> = std::fs::read(dir.join("exit.json"))
             .ok()
@@ -364,7 +392,13 @@ impl Daemon {
                 rec.state.error = "shim exited without reporting the container's exit".into();
             }
             let restart = self.restart_after_exit(&mut rec);
-            let _ = self.persist(&rec);
+            // An auto-removed container's record is deleted right below, so
+            // it is not written (an fsync on every `run --rm`): after a crash
+            // in between, the record still says running, and restore finds
+            // the shim gone and handles the exit and the removal again.
+            if !(rec.host_config.auto_remove && restart.is_none()) {
+                let _ = self.persist(&rec);
+            }
             self.emit_container(&rec, "die", &[("exitCode", code.to_string())]);
             if oom {
                 self.emit_container(&rec, "oom", &[]);
@@ -373,6 +407,7 @@ impl Daemon {
         };
         trace("daemon.exit-recorded");
         self.unmount_volumes(entry);
+        self.network_detach(&entry.id, net_pid).await;
         entry.publish(|s| {
             s.running = false;
             s.exit_code = code;
@@ -571,9 +606,12 @@ impl Daemon {
         trace("daemon.remove");
         self.containers.remove(&entry.id);
         self.restarts.forget(&entry.id);
-        let dir = self.bundle(&entry.id);
-        let id = entry.id.clone();
-        let gone = tokio::task::spawn_blocking(move || remove_bundle(&dir, &id)).await;
+        self.network_removed(&entry.id);
+        // Gone once renamed; the files are deleted in the background (trash.rs).
+        let gone = crate::trash::retire(&self.bundle(&entry.id), &entry.id);
+        if let Ok(Some(trash)) = &gone {
+            crate::trash::delete_later(trash.clone());
+        }
         trace("daemon.removed");
         entry.publish(|s| s.removed = true);
         if volumes {
@@ -584,10 +622,7 @@ impl Daemon {
             let rec = entry.lock();
             self.emit_container(&rec, "destroy", &[]);
         }
-        match gone {
-            Ok(r) => r,
-            Err(e) => Err(Error::internal(e.to_string())),
-        }
+        gone.map(drop).map_err(Error::from)
     }
 
     /// Registers an attach that must be connected when the container starts.
@@ -636,22 +671,6 @@ impl Daemon {
         )
         .await
     }
-}
-
-/// Deletes a bundle by first renaming it to a hidden name, so that a crash
-/// halfway leaves no directory that looks like a container.
-fn remove_bundle(dir: &std::path::Path, id: &str) -> Result<()> {
-    let Some(parent) = dir.parent() else {
-        return Ok(());
-    };
-    let trash = parent.join(format!(".removing-{id}"));
-    match std::fs::rename(dir, &trash) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e.into()),
-    }
-    std::fs::remove_dir_all(&trash)?;
-    Ok(())
 }
 
 /// Docker's exit codes for exec failures: 127 not found, 126 not executable.
@@ -727,9 +746,13 @@ fn merge_image_config(c: &mut Config, image: &berth_image::ImageConfig) {
     }
 }
 
+/// Writes a bundle file of a container being created: fsynced, but its
+/// rename is made durable by the directory fsync of the record written next
+/// (`persist` of `container.json` in the same directory, the create's commit
+/// point: a bundle without a record is swept at start).
 fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::internal(e.to_string()))?;
-    berth_util::fs::write_atomic(path, &bytes)?;
+    berth_util::fs::write_atomic_before_dir_sync(path, &bytes)?;
     Ok(())
 }
 

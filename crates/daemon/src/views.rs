@@ -142,8 +142,13 @@ impl Daemon {
                 })
                 && before.as_ref().is_none_or(|t| &c.created < t)
                 && after.as_ref().is_none_or(|t| &c.created > t);
-            if keep {
-                out.push(summary(c));
+            if keep
+                && f.any("network", |v| self.container_on_network(c, v))
+                && self.ports_filter_match(c, f.get("publish"), f.get("expose"))
+            {
+                let mut v = summary(c);
+                self.network_summary(&mut v, c, &recs);
+                out.push(v);
             }
         }
         if let Some(n) = limit.filter(|n| *n > 0) {
@@ -157,6 +162,13 @@ impl Daemon {
         let entry = self.containers.get(key)?;
         let c = entry.lock().clone();
         let dir = self.config.container_dir(&c.id);
+        // Docker shows null, not [], when no exec is running.
+        let running_execs = self.execs.running_ids(&c.id);
+        let exec_ids = if running_execs.is_empty() {
+            serde_json::Value::Null
+        } else {
+            json!(running_execs)
+        };
         let lower = self
             .images
             .layer_dirs(&c.image)
@@ -190,7 +202,7 @@ impl Daemon {
             "MountLabel": "",
             "ProcessLabel": "",
             "AppArmorProfile": "",
-            "ExecIDs": null,
+            "ExecIDs": exec_ids,
             "HostConfig": host,
             "GraphDriver": {
                 "Data": {
@@ -203,26 +215,7 @@ impl Daemon {
             },
             "Mounts": crate::volumes::mounts_json(&c.mount_points),
             "Config": c.config,
-            "NetworkSettings": {
-                "Bridge": "",
-                "SandboxID": "",
-                "SandboxKey": "",
-                "Ports": {},
-                "HairpinMode": false,
-                "LinkLocalIPv6Address": "",
-                "LinkLocalIPv6PrefixLen": 0,
-                "SecondaryIPAddresses": null,
-                "SecondaryIPv6Addresses": null,
-                "EndpointID": "",
-                "Gateway": "",
-                "GlobalIPv6Address": "",
-                "GlobalIPv6PrefixLen": 0,
-                "IPAddress": "",
-                "IPPrefixLen": 0,
-                "IPv6Gateway": "",
-                "MacAddress": "",
-                "Networks": {},
-            },
+            "NetworkSettings": self.network_settings(&c),
         }))
     }
 

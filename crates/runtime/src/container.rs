@@ -8,12 +8,15 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use crate::cgroups::join::JoinPlan;
 use crate::cgroups::{self, AnyManager, CgroupManager};
 use crate::error::CreateError;
-use crate::process::clone::{clone_init, Child};
+use crate::process::clone::{clone_init_into, Child};
 use crate::process::init::{self, InitArgs};
 use crate::process::plan::{self, Plan};
 use crate::process::sync::{Channel, Message};
+use crate::seccomp_bpf::BpfProgram;
+use crate::seccomp_cache;
 use crate::spec::{self, Spec};
 use berth_util::trace::mark as trace;
 
@@ -168,6 +171,10 @@ impl Drop for PidNamespaceGuard {
 pub fn create(bundle: &Bundle, id: &str, stdio: Stdio) -> Result<Created, CreateError> {
     trace("runtime.create");
     let plan = plan::plan(&bundle.spec.linux.namespaces)?;
+    // Compiled (or read from the cache) here, not in the init: the init
+    // only loads it (crun's "work kept out of the child").
+    let seccomp = seccomp_cache::program_for(&bundle.spec)?;
+    trace("runtime.seccomp-ready");
     let cgroup_path = match bundle.spec.linux.cgroups_path.as_str() {
         "" => format!("berth/{id}"),
         p => p.to_string(),
@@ -186,12 +193,21 @@ pub fn create(bundle: &Bundle, id: &str, stdio: Stdio) -> Result<Created, Create
         return Err(e.into());
     }
     trace("runtime.cgroup-applied");
-    spawn(bundle, &plan, stdio, cgroup)
+    let join = match JoinPlan::for_dirs(&cgroup.dirs()) {
+        Ok(j) => j,
+        Err(e) => {
+            let _ = cgroup.remove();
+            return Err(e.into());
+        }
+    };
+    spawn(bundle, &plan, seccomp.as_ref(), join, stdio, cgroup)
 }
 
 fn spawn(
     bundle: &Bundle,
     plan: &Plan,
+    seccomp: Option<&BpfProgram>,
+    mut join: JoinPlan,
     stdio: Stdio,
     cgroup: AnyManager,
 ) -> Result<Created, CreateError> {
@@ -216,19 +232,43 @@ fn spawn(
         };
         let parent_fd = parent.as_raw_fd();
         let (chan, rootfs) = (&child, &rootfs);
-        let r = clone_init(plan.clone_flags, move || {
-            // SAFETY: in the init this fd is a copy of the parent's end,
-            // which must not stay open here (EOF must reach the init when
-            // the parent goes away).
-            unsafe { libc::close(parent_fd) };
-            init::run(InitArgs {
-                bundle,
-                rootfs,
-                plan,
-                stdio,
-                chan,
+        // Born in the cgroup2 directory when there is one; if clone3 will
+        // not, the init enters it itself (see cgroups::join).
+        let into = join.clone_into.as_ref().map(|(_, fd)| fd.as_fd());
+        // The container's stdio stays here until a clone succeeded (a clone3
+        // that refused CLONE_INTO_CGROUP is retried); the init takes its copy.
+        let mut stdio = Some(stdio);
+        let mut clone = |into: Option<BorrowedFd<'_>>, cgroup_files: &[PathBuf]| {
+            let stdio = &mut stdio;
+            clone_init_into(plan.clone_flags, into, move || {
+                // SAFETY: in the init this fd is a copy of the parent's end,
+                // which must not stay open here (EOF must reach the init when
+                // the parent goes away).
+                unsafe { libc::close(parent_fd) };
+                let Some(stdio) = stdio.take() else {
+                    return 1;
+                };
+                init::run(InitArgs {
+                    bundle,
+                    rootfs,
+                    plan,
+                    cgroup_files,
+                    seccomp,
+                    stdio,
+                    chan,
+                })
             })
-        });
+        };
+        let first = clone(into, &join.self_join);
+        let r = match first {
+            Err(_) if into.is_some() => {
+                join.without_clone_into();
+                clone(None, &join.self_join)
+            }
+            r => r,
+        };
+        // The parent's copies of the container's stdio go now.
+        drop(stdio);
         drop(guard);
         drop(child);
         r
@@ -242,7 +282,7 @@ fn spawn(
     };
     trace("runtime.cloned");
     let init = Init { pid, pidfd, cgroup };
-    match wait_for_ready(&init, &parent) {
+    match wait_for_ready(&parent) {
         Ok(console) => Ok(Created {
             init: Some(init),
             chan: parent,
@@ -262,10 +302,8 @@ fn spawn(
 
 /// Sync points 1 and 2, parent side; the console's master when the init
 /// opened one.
-fn wait_for_ready(init: &Init, chan: &Channel) -> Result<Option<OwnedFd>, CreateError> {
-    init.cgroup.add_task(init.pid)?;
-    trace("runtime.in-cgroup");
-    // Sync 1: the init is in its cgroup; it may unshare the cgroup namespace.
+fn wait_for_ready(chan: &Channel) -> Result<Option<OwnedFd>, CreateError> {
+    // Sync 1: go on; the init enters its cgroups itself first (cgroups::join).
     chan.send(&Message::Continue)?;
     // Sync 2: ready, or the reason why not; the console comes first.
     let mut console = None;

@@ -43,6 +43,9 @@ pub enum CreateError {
     /// The errno in Go's spelling: the container's init may just be gone.
     #[error("open namespace {path}: {reason}")]
     OpenNamespace { path: PathBuf, reason: String },
+    /// Compiling the seccomp profile (in the parent, before the clone).
+    #[error("seccomp: {0}")]
+    Seccomp(#[from] crate::seccomp::SeccompError),
     #[error("clone container init: {0}")]
     Clone(#[source] io::Error),
     #[error("clone exec process: {0}")]

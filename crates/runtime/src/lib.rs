@@ -27,6 +27,10 @@ mod rlimit;
 mod rootfs;
 /// Seccomp profile → libseccomp filter.
 pub mod seccomp;
+/// Seccomp filters as BPF programs: compiled in the parent, loaded raw.
+pub mod seccomp_bpf;
+/// Compiled seccomp programs cached by checksum of their profile.
+pub mod seccomp_cache;
 /// The OCI runtime spec subset.
 pub mod spec;
 /// `-u user[:group]` resolution against the container's passwd and group files.

@@ -16,6 +16,10 @@ pub enum SeccompError {
     Arch(String),
     #[error("unknown seccomp operator {0:?}")]
     Operator(String),
+    #[error("export filter: {0}")]
+    Export(#[source] std::io::Error),
+    #[error("libseccomp exported a malformed program ({0} bytes)")]
+    BadProgram(usize),
     #[error("{step}: {source}")]
     Libseccomp {
         step: String,

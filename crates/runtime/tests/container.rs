@@ -693,3 +693,45 @@ fn signals_reset_and_oom_kill_detected() {
     assert_eq!(running.wait().unwrap(), 137);
     assert!(running.oom_killed());
 }
+
+/// The init enters its cgroups itself (v1 `tasks`) or is born in them
+/// (cgroup2, `CLONE_INTO_CGROUP`): every hierarchy must list it, and inside,
+/// the cgroup namespace must make each one look like the root.
+#[test]
+fn init_is_in_every_hierarchy_of_its_cgroup() {
+    let Some(rootfs) = fixture() else { return };
+    let _g = lock();
+    let spec = docker_spec("t", &["sh", "-c", "cat /proc/self/cgroup; sleep 100"]);
+    let tb = TestBundle::new(&rootfs, &spec);
+    let (out_r, out_w) = pipe();
+    let stdio = Stdio::Pipes {
+        stdin: None,
+        stdout: out_w,
+        stderr: pipe().1,
+    };
+    let running = Container(create(&tb.load(), "t", stdio).unwrap().start().unwrap());
+    let host_view = std::fs::read_to_string(format!("/proc/{}/cgroup", running.pid())).unwrap();
+    let mut inside = String::new();
+    let mut out = std::fs::File::from(out_r);
+    let mut buf = [0u8; 4096];
+    while inside.lines().count() < host_view.lines().count() {
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "container output ended early: {inside}");
+        inside.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let dirs = running.cgroup_dirs();
+    drop(running);
+    assert!(!dirs.is_empty());
+    for line in host_view.lines() {
+        assert!(
+            line.ends_with("/berth-test/t"),
+            "not in its cgroup: {line}\n{host_view}"
+        );
+    }
+    for line in inside.lines() {
+        assert!(
+            line.ends_with(":/"),
+            "not the namespace root: {line}\n{inside}"
+        );
+    }
+}

@@ -30,7 +30,12 @@ struct Record<'a> {
     finished_at: &'a str,
 }
 
-/// Writes `<bundle>/exit.json` atomically.
+/// Writes `<bundle>/exit.json` atomically (temporary file and rename), without
+/// fsync: it is on the path of every container's exit, and durability buys
+/// nothing here. The daemon keeps the exit in its own record (fsynced), and
+/// reads this file only when it missed the shim's answer; a host crash kills
+/// every container anyway, and a file that a power loss left empty or absent
+/// is read as "no report" (exit code 255 and a `State.Error`).
 pub fn write_record(bundle: &Path, status: ExitStatus, finished_at: &str) -> io::Result<()> {
     let record = Record {
         exit_code: status.code,
@@ -38,7 +43,7 @@ pub fn write_record(bundle: &Path, status: ExitStatus, finished_at: &str) -> io:
         finished_at,
     };
     let json = serde_json::to_vec(&record).map_err(io::Error::other)?;
-    berth_util::fs::write_atomic(&bundle.join("exit.json"), &json)
+    berth_util::fs::write_atomic_unsynced(&bundle.join("exit.json"), &json)
 }
 
 #[cfg(test)]

@@ -40,8 +40,14 @@ pub fn can_run() -> bool {
     true
 }
 
+pub mod netns;
+
 pub struct Berthd {
     child: Option<Child>,
+    /// The "rest of the world" of `start_with_outside`.
+    pub outside: Option<netns::Netns>,
+    /// The daemon's own network namespace (dropped before `dir`).
+    pub netns: netns::Netns,
     pub dir: tempfile::TempDir,
     pub sock: PathBuf,
 }
@@ -73,15 +79,35 @@ impl Run {
 }
 
 impl Berthd {
-    /// Starts a daemon with a loaded busybox image.
+    /// Starts a daemon with a loaded busybox image, in a network namespace
+    /// of its own (see `netns`).
     pub fn start() -> Berthd {
+        Self::launch(false)
+    }
+
+    /// `start`, with the daemon's namespace routed through an `outside`
+    /// namespace (`netns::HOST_ADDR` ↔ `netns::OUTSIDE_ADDR`), for tests of
+    /// forwarded traffic.
+    pub fn start_with_outside() -> Berthd {
+        Self::launch(true)
+    }
+
+    fn launch(with_outside: bool) -> Berthd {
         let dir = tempfile::Builder::new()
             .prefix("bt")
             .tempdir_in("/tmp")
             .expect("tempdir");
         let sock = dir.path().join("b.sock");
+        let ns = netns::Netns::create(dir.path().join("netns"));
+        let outside = with_outside.then(|| {
+            let o = netns::Netns::create(dir.path().join("outside"));
+            ns.link_outside(&o);
+            o
+        });
         let mut d = Berthd {
             child: None,
+            outside,
+            netns: ns,
             dir,
             sock,
         };
@@ -106,7 +132,9 @@ impl Berthd {
             .append(true)
             .open(self.dir.path().join("berthd.log"))
             .expect("log file");
-        let child = Command::new(bin_dir().join("berthd"))
+        let child = self
+            .netns
+            .command(bin_dir().join("berthd").to_str().expect("utf-8 path"))
             .arg("-H")
             .arg(format!("unix://{}", self.sock.display()))
             .arg("--data-root")

@@ -273,7 +273,7 @@ fn commit_makes_an_image_that_runs_and_shows_in_history() {
     let id2 = d.docker(&["commit", "cm"]).ok().stdout;
     let id2 = id2.trim().to_string();
     assert_eq!(
-        d.docker(&["run", "--rm", &id2, "cat", "/tmp/hello"])
+        d.berth(&["run", "--rm", &id2, "cat", "/tmp/hello"])
             .ok()
             .stdout,
         "hi\n"

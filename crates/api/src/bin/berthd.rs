@@ -17,6 +17,9 @@ Options:
       --config-file string Daemon configuration file (default \"/etc/berth/daemon.json\")
       --registry-mirror list     Preferred registry mirror
       --insecure-registry list   Enable insecure registry communication
+      --bip string         Specify default-bridge IP (e.g. 10.20.0.1/16)
+      --fixed-cidr string  IPv4 subnet for the default bridge's addresses
+      --default-address-pool list  Default address pools for networks (base=10.10.0.0/16,size=24)
   -h, --help               Print usage";
 
 struct Flags {
@@ -27,6 +30,9 @@ struct Flags {
     config_file: Option<PathBuf>,
     mirrors: Vec<String>,
     insecure: Vec<String>,
+    bip: Option<String>,
+    fixed_cidr: Option<String>,
+    pools: Vec<String>,
 }
 
 fn parse_flags() -> Result<Flags, String> {
@@ -38,6 +44,9 @@ fn parse_flags() -> Result<Flags, String> {
         config_file: None,
         mirrors: vec![],
         insecure: vec![],
+        bip: None,
+        fixed_cidr: None,
+        pools: vec![],
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -66,6 +75,9 @@ fn parse_flags() -> Result<Flags, String> {
             "--config-file" => f.config_file = Some(value()?.into()),
             "--registry-mirror" => f.mirrors.push(value()?),
             "--insecure-registry" => f.insecure.push(value()?),
+            "--bip" => f.bip = Some(value()?),
+            "--fixed-cidr" => f.fixed_cidr = Some(value()?),
+            "--default-address-pool" => f.pools.push(value()?),
             _ => return Err(format!("unknown flag: {name}")),
         }
     }
@@ -113,6 +125,23 @@ fn apply_config_file(f: &mut Flags) -> Result<(), String> {
     }
     if f.insecure.is_empty() {
         f.insecure = list("insecure-registries");
+    }
+    let text_of = |k: &str| v[k].as_str().map(str::to_string);
+    f.bip = f.bip.take().or_else(|| text_of("bip"));
+    f.fixed_cidr = f.fixed_cidr.take().or_else(|| text_of("fixed-cidr"));
+    if f.pools.is_empty() {
+        f.pools = v["default-address-pools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                format!(
+                    "base={},size={}",
+                    p["base"].as_str().unwrap_or(""),
+                    p["size"]
+                )
+            })
+            .collect();
     }
     Ok(())
 }
@@ -177,6 +206,11 @@ async fn run() -> Result<(), String> {
         shim_path: shim,
         registry_mirrors: f.mirrors,
         insecure_registries: f.insecure,
+        network: berth_daemon::network::NetworkOptions::parse(
+            f.bip.as_deref(),
+            f.fixed_cidr.as_deref(),
+            &f.pools,
+        )?,
     };
     let daemon = Daemon::open(config).await.map_err(|e| e.to_string())?;
     for h in &f.hosts {

@@ -72,6 +72,19 @@ pub const VOLUME_SPEC: Spec = Spec {
     arity: Arity::Min(1),
 };
 
+pub const NETWORK_SPEC: Spec = Spec {
+    path: "network inspect",
+    usage: "[OPTIONS] NETWORK [NETWORK...]",
+    about: "Display detailed information on one or more networks",
+    aliases: "",
+    flags: &[&[
+        FORMAT,
+        Flag::bool("verbose", Some('v'), "Verbose output for diagnostics"),
+    ]],
+    interspersed: true,
+    arity: Arity::Min(1),
+};
+
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Container,
@@ -229,6 +242,10 @@ pub fn run_container(ctx: &Ctx, p: &Parsed) -> Result<()> {
 
 pub fn run_image(ctx: &Ctx, p: &Parsed) -> Result<()> {
     inspect(ctx, p, &[Kind::Image], false)
+}
+
+pub fn run_network(ctx: &Ctx, p: &Parsed) -> Result<()> {
+    inspect(ctx, p, &[Kind::Network], false)
 }
 
 pub fn run_volume(ctx: &Ctx, p: &Parsed) -> Result<()> {

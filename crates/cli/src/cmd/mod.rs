@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
 pub mod manage;
+pub mod network;
 pub mod observe;
 pub mod ps;
 pub mod run;
@@ -130,6 +131,23 @@ const COMMANDS: &[Entry] = &[
     ),
     e("events", &events::SPEC, events::run),
     e("system events", &events::SPEC, events::run),
+    e("network create", &network::CREATE_SPEC, network::create),
+    e("network connect", &network::CONNECT_SPEC, network::connect),
+    e(
+        "network disconnect",
+        &network::DISCONNECT_SPEC,
+        network::disconnect,
+    ),
+    e(
+        "network inspect",
+        &inspect::NETWORK_SPEC,
+        inspect::run_network,
+    ),
+    e("network ls", &network::LS_SPEC, network::ls),
+    e("network list", &network::LS_SPEC, network::ls),
+    e("network prune", &network::PRUNE_SPEC, network::prune),
+    e("network rm", &network::RM_SPEC, network::rm),
+    e("network remove", &network::RM_SPEC, network::rm),
     e("volume create", &volume::CREATE_SPEC, volume::create),
     e("volume inspect", &inspect::VOLUME_SPEC, inspect::run_volume),
     e("volume ls", &volume::LS_SPEC, volume::ls),
@@ -151,6 +169,7 @@ const COMMANDS: &[Entry] = &[
 const MANAGEMENT: &[(&str, &str)] = &[
     ("container", "Manage containers"),
     ("image", "Manage images"),
+    ("network", "Manage networks"),
     ("system", "Manage berth"),
     ("volume", "Manage volumes"),
 ];

@@ -47,11 +47,6 @@ impl PathStat {
             "linkTarget": self.link_target,
         })
     }
-
-    /// Whether Go's mode says directory.
-    pub fn is_dir(&self) -> bool {
-        self.mode & GO_DIR != 0
-    }
 }
 
 const GO_DIR: u32 = 1 << 31;
@@ -362,7 +357,7 @@ mod tests {
             mtime: "2026-11-23T17:05:09Z".into(),
             link_target: String::new(),
         };
-        assert!(s.is_dir());
+        assert!(s.mode & GO_DIR != 0);
         assert_eq!(
             s.to_json().to_string(),
             r#"{"name":"noa","size":4096,"mode":2147484141,"mtime":"2026-11-23T17:05:09Z","linkTarget":""}"#

@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::store::Entry;
 use serde_json::Value;
 use std::io::{Seek, Write};
-
 use std::sync::Arc;
 
 /// `POST /commit`'s parameters.

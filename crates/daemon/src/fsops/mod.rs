@@ -13,7 +13,8 @@
 //! - [`tarwrite`] and [`extract`]: tar out of and into such a root;
 //! - [`changes`]: the upper directory compared with the image's layers,
 //!   as `diff` lines and as an OCI layer;
-//! - [`archive`], [`export`], [`commit`]: the daemon operations and events.
+//! - [`archive`], [`export`], [`commit`] (with `diff`): the daemon
+//!   operations and their events.
 
 pub mod archive;
 pub mod changes;

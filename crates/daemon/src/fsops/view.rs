@@ -110,8 +110,6 @@ impl Drop for NsThread {
 /// A container root and what keeps it reachable.
 pub struct View {
     pub root: Root,
-    /// Whether this is the running container's own namespace.
-    pub live: bool,
     /// Mounts archives do not enter: the running container's `/dev`, which
     /// Docker's view of a container does not have either.
     pub skip_mounts: Vec<u64>,
@@ -134,7 +132,6 @@ impl View {
         }
         Ok(View {
             root,
-            live: true,
             skip_mounts,
             _ns: None,
         })
@@ -167,7 +164,6 @@ impl View {
             .map_err(|_| io::Error::other("mount helper thread died"))??;
         Ok(View {
             root: Root::from_fd(fd),
-            live: false,
             skip_mounts: Vec::new(),
             _ns: Some(ns),
         })

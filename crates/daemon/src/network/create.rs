@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use super::endpoints::{Attachment, ContainerNet};
 use super::mode::NetMode;
-use super::record::NetworkRecord;
 use super::{links, ports, Net, State};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
@@ -167,6 +166,26 @@ pub(super) fn attachment(net: &Net, ep: &EndpointConfig) -> Result<Attachment> {
     })
 }
 
+/// `EndpointsConfig` keys name networks; the docker CLI says `default`
+/// for the default bridge.
+fn network_key(key: &str) -> &str {
+    if key == "default" {
+        super::record::BRIDGE
+    } else {
+        key
+    }
+}
+
+/// An attachment to a network that does not exist (yet): Docker accepts
+/// it at create and fails the start with "network … not found".
+fn missing(key: &str, ep: &EndpointConfig) -> Attachment {
+    Attachment {
+        network: key.to_string(),
+        aliases: ep.aliases.clone().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
 /// The networks a container joins, primary first.
 fn plan_attachments(
     st: &State,
@@ -181,21 +200,27 @@ fn plan_attachments(
         }
         return Ok(Vec::new());
     };
-    let primary = st.find(primary_key)?;
+    let primary = st.find(primary_key).ok();
     let mut eps: Vec<(&String, EndpointConfig)> = networking.endpoints().collect();
     let own = eps
         .iter()
         .position(|(k, _)| {
-            k.as_str() == primary_key
-                || k.as_str() == primary.rec.name
-                || k.as_str() == primary.rec.id
+            let k = network_key(k);
+            k == primary_key || primary.is_some_and(|p| k == p.rec.name || k == p.rec.id)
         })
         .map(|i| eps.remove(i).1)
         .unwrap_or_default();
-    let mut out = vec![attachment(primary, &own)?];
-    let shared_ns = matches!(primary.rec.driver.as_str(), "host" | "null");
+    let mut out = vec![match primary {
+        Some(p) => attachment(p, &own)?,
+        None => missing(primary_key, &own),
+    }];
+    let shared_ns = primary.is_some_and(|p| matches!(p.rec.driver.as_str(), "host" | "null"));
     for (key, ep) in eps {
-        let net = st.find(key)?;
+        let key = network_key(key);
+        let Ok(net) = st.find(key) else {
+            out.push(missing(key, &ep));
+            continue;
+        };
         if shared_ns || matches!(net.rec.driver.as_str(), "host" | "null") {
             return Err(conflict(
                 "cannot attach both user-defined and non-user-defined network-modes",
@@ -219,11 +244,6 @@ pub(super) fn default_state(st: &State, name: &str, host: &HostConfig) -> Contai
         attachments,
         ..Default::default()
     }
-}
-
-/// Whether `rec` is the default bridge network.
-pub(super) fn is_default_bridge(rec: &NetworkRecord) -> bool {
-    rec.name == super::record::BRIDGE
 }
 
 impl Daemon {
@@ -269,8 +289,7 @@ impl Daemon {
             }
         }
         if !stored_links.is_empty() {
-            host.extra
-                .insert("Links".into(), Value::from(stored_links));
+            host.extra.insert("Links".into(), Value::from(stored_links));
         }
         Ok(ContainerNet {
             name: name.trim_start_matches('/').to_string(),
@@ -292,6 +311,7 @@ impl Daemon {
 
 #[cfg(test)]
 mod tests {
+    use super::super::record::NetworkRecord;
     use super::*;
     use berth_net::NetworkConfig;
     use serde_json::json;
@@ -344,23 +364,44 @@ mod tests {
         assert_eq!(a[0].aliases, ["web"]);
         assert_eq!(a[0].ipv4, Some(Ipv4Addr::new(10, 7, 0, 9)));
         assert_eq!(a[1].network, "auto");
-        assert!(plan_attachments(&st, NetMode::of("container:x"), &nc(json!({}))).unwrap().is_empty());
-        assert_eq!(
-            plan_attachments(&st, NetMode::of("nonet"), &nc(json!({}))).unwrap_err().message,
-            "network nonet not found"
+        assert!(
+            plan_attachments(&st, NetMode::of("container:x"), &nc(json!({})))
+                .unwrap()
+                .is_empty()
         );
+        let lazy = plan_attachments(&st, NetMode::of("nonet"), &nc(json!({}))).unwrap();
+        assert_eq!(
+            (lazy[0].network.as_str(), lazy[0].network_id.as_str()),
+            ("nonet", "")
+        );
+        let keyed = plan_attachments(
+            &st,
+            NetMode::of("default"),
+            &nc(json!({"EndpointsConfig": {"default": {"Aliases": ["a"]}}})),
+        );
+        assert!(keyed.is_err());
     }
 
     #[test]
     fn docker_errors() {
         let st = state();
-        let err = |mode: &str, v: Value| plan_attachments(&st, NetMode::of(mode), &nc(v)).unwrap_err().message;
+        let err = |mode: &str, v: Value| {
+            plan_attachments(&st, NetMode::of(mode), &nc(v))
+                .unwrap_err()
+                .message
+        };
         assert_eq!(
-            err("bridge", json!({"EndpointsConfig": {"bridge": {"IPAMConfig": {"IPv4Address": "172.17.0.9"}}}})),
+            err(
+                "bridge",
+                json!({"EndpointsConfig": {"bridge": {"IPAMConfig": {"IPv4Address": "172.17.0.9"}}}})
+            ),
             "user specified IP address is supported on user defined networks only"
         );
         assert_eq!(
-            err("bridge", json!({"EndpointsConfig": {"bridge": {"Aliases": ["a"]}}})),
+            err(
+                "bridge",
+                json!({"EndpointsConfig": {"bridge": {"Aliases": ["a"]}}})
+            ),
             "network-scoped alias is supported only for containers in user defined networks"
         );
         assert_eq!(
@@ -368,16 +409,22 @@ mod tests {
             "user specified IP address is supported only when connecting to networks with user configured subnets"
         );
         assert_eq!(
-            err("mynet", json!({"EndpointsConfig": {"mynet": {"IPAMConfig": {"IPv4Address": "10.8.0.9"}}}})),
+            err(
+                "mynet",
+                json!({"EndpointsConfig": {"mynet": {"IPAMConfig": {"IPv4Address": "10.8.0.9"}}}})
+            ),
             "Invalid address 10.8.0.9: It does not belong to any of this network's subnets"
         );
-        assert!(err("host", json!({"EndpointsConfig": {"mynet": {}}})).starts_with("conflicting options"));
+        assert!(err("host", json!({"EndpointsConfig": {"mynet": {}}}))
+            .starts_with("conflicting options"));
         let c = Config {
             hostname: "h".into(),
             ..Default::default()
         };
         assert_eq!(
-            check_mode(NetMode::of("container:x"), &c, &HostConfig::default()).unwrap_err().message,
+            check_mode(NetMode::of("container:x"), &c, &HostConfig::default())
+                .unwrap_err()
+                .message,
             "conflicting options: hostname and the network mode"
         );
         let mut h = HostConfig {

@@ -215,6 +215,9 @@ mod tests {
         let ips: Vec<Ipv4Addr> = (0..100).map(|i| Ipv4Addr::new(10, 0, 0, i)).collect();
         let a = q.answer_a(&ips, 600, UDP_LIMIT);
         assert!(a.len() <= UDP_LIMIT);
-        assert_eq!(u16::from_be_bytes([a[6], a[7]]) as usize, (a.len() - 21) / 16);
+        assert_eq!(
+            u16::from_be_bytes([a[6], a[7]]) as usize,
+            (a.len() - 21) / 16
+        );
     }
 }

@@ -191,13 +191,16 @@ mod tests {
         assert_eq!(hosts_line(&l, &t), "172.17.0.2\tdb 3068b027d53b refdb");
         let same = parse("refdb").unwrap();
         assert_eq!(hosts_line(&same, &t), "172.17.0.2\trefdb 3068b027d53b");
-        assert!(env(&parse("my-db").unwrap(), "/p", &t).contains(&"MY_DB_NAME=/p/my-db".to_string()));
+        assert!(
+            env(&parse("my-db").unwrap(), "/p", &t).contains(&"MY_DB_NAME=/p/my-db".to_string())
+        );
     }
 
     #[test]
     fn ps_names() {
         let mut web = HostConfig::default();
-        web.extra.insert("Links".into(), json!(["/refdb:/refweb/db"]));
+        web.extra
+            .insert("Links".into(), json!(["/refdb:/refweb/db"]));
         let db = HostConfig::default();
         let all = [("/refweb", &web), ("/refdb", &db)];
         assert_eq!(names_of("refdb", all.into_iter()), ["/refweb/db"]);

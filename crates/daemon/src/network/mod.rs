@@ -44,6 +44,10 @@ pub use options::NetworkOptions;
 use record::{NetworkRecord, RecordDir, BRIDGE, HOST, NONE};
 
 pub use ops::{ConnectRequest, CreateRequest};
+pub(crate) use start::{start_error, start_error_text};
+
+/// The embedded DNS server's address in every container on a user network.
+pub const EMBEDDED_DNS: &str = "127.0.0.11";
 
 /// The daemon's networks and the networking state of its containers.
 pub struct Networks {
@@ -61,6 +65,8 @@ pub struct Networks {
 /// What still has to be done in the kernel.
 #[derive(Default)]
 struct Kernel {
+    /// This daemon's claim on the network namespace (see `claim_namespace`).
+    claim: Option<std::os::unix::net::UnixListener>,
     /// Every stored bridge network has been ensured since the daemon started.
     ensured: bool,
     /// Default-bridge configurations replaced by new flags.
@@ -89,6 +95,7 @@ pub(crate) struct State {
 }
 
 /// A network and, for bridge networks, its address pool.
+#[derive(Debug)]
 pub(crate) struct Net {
     rec: NetworkRecord,
     ipam: Option<Ipam>,
@@ -130,7 +137,10 @@ impl State {
             (Some((i, _)), None) => Ok(i),
             (Some(_), Some(_)) => Err(Error::invalid(format!(
                 "network {key} is ambiguous ({} matches found based on ID prefix)",
-                self.nets.iter().filter(|n| n.rec.id.starts_with(key)).count()
+                self.nets
+                    .iter()
+                    .filter(|n| n.rec.id.starts_with(key))
+                    .count()
             ))),
             _ => Err(not_found(key)),
         }
@@ -249,10 +259,7 @@ impl Networks {
 
     /// The per-container lock of attach, detach and restore.
     fn lock_for(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.locks_map()
-            .entry(id.to_string())
-            .or_default()
-            .clone()
+        self.locks_map().entry(id.to_string()).or_default().clone()
     }
 
     fn locks_map(&self) -> MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<()>>>> {
@@ -270,6 +277,9 @@ impl Networks {
         if k.ensured {
             return Ok(());
         }
+        if k.claim.is_none() {
+            k.claim = Some(claim_namespace()?);
+        }
         let stale = std::mem::take(&mut k.stale);
         let configs: Vec<NetworkConfig> = self
             .shared
@@ -285,8 +295,9 @@ impl Networks {
                 }
             }
             for c in &configs {
-                berth_net::ensure_bridge(c)
-                    .map_err(|e| format!("set up bridge {} of network {}: {e}", c.bridge, c.name))?;
+                berth_net::ensure_bridge(c).map_err(|e| {
+                    format!("set up bridge {} of network {}: {e}", c.bridge, c.name)
+                })?;
             }
             Ok::<(), String>(())
         })
@@ -296,6 +307,26 @@ impl Networks {
         k.ensured = true;
         Ok(())
     }
+}
+
+/// The abstract socket that marks the network namespace as managed by a
+/// berthd (abstract UNIX names are per network namespace, and the kernel
+/// frees them when the daemon dies). Two daemons sharing `berth0` and the
+/// `ip berth` table would hand out the same addresses.
+const CLAIM: &[u8] = b"berth-net";
+
+fn claim_namespace() -> Result<std::os::unix::net::UnixListener> {
+    use std::os::linux::net::SocketAddrExt;
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(CLAIM)?;
+    std::os::unix::net::UnixListener::bind_addr(&addr).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            Error::conflict(
+                "another berthd manages networking in this network namespace: run this daemon in a network namespace of its own, or use --network none or host",
+            )
+        } else {
+            Error::internal(format!("claim the network namespace: {e}"))
+        }
+    })
 }
 
 /// Allocates, in the rebuilt pools, the addresses a running container held.
@@ -354,7 +385,9 @@ fn plan_default_bridge(
                 req.subnet = Some(s);
             }
             if let Some(range) = opts.fixed_cidr {
-                let (cfg, _) = req.plan(&others).map_err(|e| Error::internal(e.to_string()))?;
+                let (cfg, _) = req
+                    .plan(&others)
+                    .map_err(|e| Error::internal(e.to_string()))?;
                 req.subnet = Some(if cfg.subnet.contains_net(&range) {
                     cfg.subnet
                 } else {
@@ -380,9 +413,7 @@ fn plan_default_bridge(
 
 /// `--bip` and `--fixed-cidr` as (gateway, subnet, range), when `--bip`
 /// is given.
-fn flags_config(
-    opts: &NetworkOptions,
-) -> Option<(std::net::Ipv4Addr, Ipv4Net, Option<Ipv4Net>)> {
+fn flags_config(opts: &NetworkOptions) -> Option<(std::net::Ipv4Addr, Ipv4Net, Option<Ipv4Net>)> {
     opts.bip.map(|(gw, net)| (gw, net, opts.fixed_cidr))
 }
 
@@ -419,13 +450,24 @@ mod tests {
             assert!(names.iter().any(|n| n == want), "{names:?}");
         }
         let bridge_id = n.shared.read().by_name("bridge").unwrap().rec.id.clone();
-        let cfg = n.shared.read().by_name("bridge").unwrap().rec.bridge.clone().unwrap();
+        let cfg = n
+            .shared
+            .read()
+            .by_name("bridge")
+            .unwrap()
+            .rec
+            .bridge
+            .clone()
+            .unwrap();
         assert_eq!(cfg.subnet.to_string(), "10.123.0.0/24");
         assert_eq!(cfg.bridge, "berth0");
         drop(n);
         let again = Networks::open(tmp.path(), opts).unwrap();
         assert_eq!(again.shared.read().nets.len(), 3);
-        assert_eq!(again.shared.read().by_name("bridge").unwrap().rec.id, bridge_id);
+        assert_eq!(
+            again.shared.read().by_name("bridge").unwrap().rec.id,
+            bridge_id
+        );
         assert!(again.kernel.try_lock().unwrap().stale.is_empty());
         // New flags replace the stored configuration (same ID).
         let other = NetworkOptions::parse(Some("10.124.0.1/24"), None, &[]).unwrap();
@@ -433,7 +475,10 @@ mod tests {
         let st = changed.shared.read();
         let b = st.by_name("bridge").unwrap();
         assert_eq!(b.rec.id, bridge_id);
-        assert_eq!(b.rec.bridge.as_ref().unwrap().subnet.to_string(), "10.124.0.0/24");
+        assert_eq!(
+            b.rec.bridge.as_ref().unwrap().subnet.to_string(),
+            "10.124.0.0/24"
+        );
         assert_eq!(changed.kernel.try_lock().unwrap().stale.len(), 1);
     }
 
@@ -449,7 +494,10 @@ mod tests {
         assert_eq!(st.find("one").unwrap().rec.name, "three");
         assert_eq!(st.find("two").unwrap().rec.id, "abd456");
         assert_eq!(st.find("abd").unwrap().rec.name, "two");
-        assert_eq!(st.find("ab").unwrap_err().kind, crate::Kind::InvalidArgument);
+        assert_eq!(
+            st.find("ab").unwrap_err().kind,
+            crate::Kind::InvalidArgument
+        );
         assert_eq!(st.find("zz").unwrap_err().message, "network zz not found");
         assert_eq!(st.find("").unwrap_err().message, "network  not found");
     }

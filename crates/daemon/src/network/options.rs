@@ -134,14 +134,20 @@ mod tests {
             &["base=10.30.0.0/16,size=24".into()],
         )
         .unwrap();
-        assert_eq!(o.bip, Some((Ipv4Addr::new(10, 20, 0, 1), n("10.20.0.0/16"))));
+        assert_eq!(
+            o.bip,
+            Some((Ipv4Addr::new(10, 20, 0, 1), n("10.20.0.0/16")))
+        );
         assert_eq!(o.fixed_cidr, Some(n("10.20.1.0/24")));
         assert_eq!(o.pools, vec![(n("10.30.0.0/16"), 24)]);
         assert!(NetworkOptions::parse(Some("10.20.0.0/16"), None, &[]).is_err());
         assert!(NetworkOptions::parse(Some("x"), None, &[]).is_err());
         assert!(NetworkOptions::parse(None, None, &["base=10.0.0.0/16".into()]).is_err());
         assert!(NetworkOptions::parse(None, None, &["base=10.0.0.0/16,size=8".into()]).is_err());
-        assert_eq!(NetworkOptions::parse(None, None, &[]).unwrap(), Default::default());
+        assert_eq!(
+            NetworkOptions::parse(None, None, &[]).unwrap(),
+            Default::default()
+        );
     }
 
     #[test]

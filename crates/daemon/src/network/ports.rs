@@ -35,7 +35,10 @@ pub fn exposed(config: &Config, host: &HostConfig) -> Vec<Port> {
 pub fn requested(config: &Config, host: &HostConfig) -> Result<Vec<PortBinding>, PortSpecError> {
     let mut out = Vec::new();
     for (key, list) in host.port_bindings.iter().flatten() {
-        let entries: Vec<&Value> = list.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+        let entries: Vec<&Value> = list
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
         if entries.is_empty() {
             // `"80/tcp": null` or `[]`: the key must still be valid.
             parse_key(key)?;
@@ -46,7 +49,11 @@ pub fn requested(config: &Config, host: &HostConfig) -> Result<Vec<PortBinding>,
             if matches!(ip, "::" | "[::]") {
                 continue;
             }
-            out.push(PortBinding::from_api(key, ip, e["HostPort"].as_str().unwrap_or(""))?);
+            out.push(PortBinding::from_api(
+                key,
+                ip,
+                e["HostPort"].as_str().unwrap_or(""),
+            )?);
         }
     }
     if host.publish_all_ports {
@@ -153,12 +160,22 @@ mod tests {
         let r = requested(&c, &h).unwrap();
         assert_eq!(r.len(), 3, "{r:?}");
         assert_eq!(r[0].to_string(), "0.0.0.0:8080->80/tcp");
-        assert!(r.iter().any(|b| b.container_port == 443 && b.host_port == 0));
-        assert!(r.iter().any(|b| b.container_port == 53 && b.proto == Proto::Udp));
-        assert_eq!(exposed(&c, &h), [(53, Proto::Udp), (80, Proto::Tcp), (443, Proto::Tcp)]);
+        assert!(r
+            .iter()
+            .any(|b| b.container_port == 443 && b.host_port == 0));
+        assert!(r
+            .iter()
+            .any(|b| b.container_port == 53 && b.proto == Proto::Udp));
+        assert_eq!(
+            exposed(&c, &h),
+            [(53, Proto::Udp), (80, Proto::Tcp), (443, Proto::Tcp)]
+        );
         let bad = host(json!({"x/tcp": null}), false);
         assert!(requested(&c, &bad).is_err());
-        let v6 = host(json!({"80/tcp": [{"HostIp": "::1", "HostPort": "1"}]}), false);
+        let v6 = host(
+            json!({"80/tcp": [{"HostIp": "::1", "HostPort": "1"}]}),
+            false,
+        );
         assert_eq!(
             requested(&c, &v6).unwrap_err().to_string(),
             "IPv6 host address ::1 is not supported"

@@ -31,6 +31,9 @@ pub struct Host {
     /// `net.ipv4.ip_unprivileged_port_start` exist (Docker sets both).
     pub ping_group_range: bool,
     pub unprivileged_port_start: bool,
+    /// Whether the kernel has IPv6 (Docker turns it off in containers on
+    /// IPv4-only networks).
+    pub ipv6: bool,
     /// A static init binary for `--init`.
     pub init_path: Option<PathBuf>,
     /// Where to find the host's device nodes for privileged containers;
@@ -67,6 +70,7 @@ impl Host {
             ping_group_range: Path::new("/proc/sys/net/ipv4/ping_group_range").exists(),
             unprivileged_port_start: Path::new("/proc/sys/net/ipv4/ip_unprivileged_port_start")
                 .exists(),
+            ipv6: Path::new("/proc/sys/net/ipv6").exists(),
             init_path: init::find(),
             dev_root: Some(PathBuf::from("/dev")),
         }
@@ -87,6 +91,7 @@ impl Host {
             swap_limit: true,
             ping_group_range: true,
             unprivileged_port_start: true,
+            ipv6: true,
             init_path: Some(PathBuf::from("/usr/bin/docker-init")),
             dev_root: None,
         }

@@ -53,8 +53,15 @@ impl Plan {
             Some("host") => Ns::Host,
             Some(m) => return Err(SpecError(format!("invalid cgroup namespace mode: {m}"))),
         };
+        // `container:<id>` networking joins the other container's namespace;
+        // the daemon fills in its path at start.
+        let net = if hc.network_mode.starts_with("container:") {
+            Ns::Private
+        } else {
+            mode(&hc.network_mode)?
+        };
         Ok(Plan {
-            net: mode(&hc.network_mode)?,
+            net,
             pid: mode(&hc.pid_mode)?,
             ipc,
             ipc_none: hc.ipc_mode == "none",
@@ -151,8 +158,10 @@ mod tests {
 
     #[test]
     fn container_modes_and_bad_ipc_are_errors() {
+        assert!(Plan::new(&hc("container:abc", "", "", ""))
+            .unwrap()
+            .net_private());
         for h in [
-            hc("container:abc", "", "", ""),
             hc("", "container:abc", "", ""),
             hc("", "", "container:abc", ""),
             hc("", "", "", "container:abc"),

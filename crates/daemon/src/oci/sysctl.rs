@@ -1,5 +1,6 @@
 //! `linux.sysctl`: Docker's defaults for a private network namespace
-//! (unprivileged ping and low ports), `kernel.domainname` from
+//! (unprivileged ping and low ports, no IPv6: berth networks are
+//! IPv4-only), `kernel.domainname` from
 //! `Config.Domainname`, then `HostConfig.Sysctls`; each checked to belong to
 //! a namespace the container owns, as runc checks before starting.
 
@@ -41,6 +42,13 @@ pub(crate) fn build(
                 "net.ipv4.ip_unprivileged_port_start".to_string(),
                 "0".to_string(),
             );
+        }
+        if host.ipv6 {
+            // Interfaces created later (the veth of each network) inherit
+            // `default`.
+            for key in ["all", "default"] {
+                sysctl.insert(format!("net.ipv6.conf.{key}.disable_ipv6"), "1".to_string());
+            }
         }
     }
     if !config.domainname.is_empty() && ns.uts_private() {

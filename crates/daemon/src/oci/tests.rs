@@ -289,6 +289,8 @@ fn resources_and_sysctl() {
     assert_eq!(r.cpu.unwrap().quota, Some(150_000));
     assert_eq!(r.pids.unwrap().limit, 50);
     assert_eq!(s.linux.sysctl["net.ipv4.ip_forward"], "1");
+    assert_eq!(s.linux.sysctl["net.ipv6.conf.all.disable_ipv6"], "1");
+    assert_eq!(s.linux.sysctl["net.ipv6.conf.default.disable_ipv6"], "1");
     assert_eq!(s.linux.sysctl["kernel.domainname"], "example.com");
 }
 

@@ -3,6 +3,7 @@
 //! writers can be tested against plain files in a temp dir.
 
 pub mod freezer;
+pub mod join;
 pub mod mountinfo;
 pub mod stats;
 pub mod v1;

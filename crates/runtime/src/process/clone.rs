@@ -3,7 +3,7 @@
 //! copy of the caller's memory and never returns into the caller's code.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 /// `struct clone_args` of `linux/sched.h` (version 2, 88 bytes).
 #[repr(C)]
@@ -29,10 +29,25 @@ pub struct Child {
     pub pidfd: OwnedFd,
 }
 
+/// `CLONE_INTO_CGROUP` of `linux/sched.h` (clone3 only).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
 /// Clones the calling process with the namespace `flags`. In the child,
 /// `child` runs and its result becomes the exit status; in the parent the
 /// closure is dropped unused. The caller must be single-threaded.
 pub fn clone_init<F: FnOnce() -> i32>(flags: u64, child: F) -> io::Result<Child> {
+    clone_init_into(flags, None, child)
+}
+
+/// [`clone_init`], with the child born in the cgroup2 directory `cgroup`
+/// (`CLONE_INTO_CGROUP`) when given. That needs `clone3`: without it (or
+/// when the kernel refuses the flag) the error is returned and nothing was
+/// cloned, so the caller can clone without it and move the child itself.
+pub fn clone_init_into<F: FnOnce() -> i32>(
+    flags: u64,
+    cgroup: Option<BorrowedFd<'_>>,
+    child: F,
+) -> io::Result<Child> {
     let mut pidfd: libc::c_int = -1;
     let flags = flags | libc::CLONE_PIDFD as u64;
     let mut args = CloneArgs {
@@ -41,6 +56,10 @@ pub fn clone_init<F: FnOnce() -> i32>(flags: u64, child: F) -> io::Result<Child>
         exit_signal: libc::SIGCHLD as u64,
         ..CloneArgs::default()
     };
+    if let Some(fd) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = fd.as_raw_fd() as u64;
+    }
     // SAFETY: args is a valid clone_args; without a stack the child runs on
     // a copy of our stack, like fork. The caller is single-threaded.
     let mut ret = unsafe {
@@ -50,7 +69,10 @@ pub fn clone_init<F: FnOnce() -> i32>(flags: u64, child: F) -> io::Result<Child>
             std::mem::size_of::<CloneArgs>(),
         )
     };
-    if ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+    if ret < 0
+        && cgroup.is_none()
+        && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS)
+    {
         // SAFETY: clone(flags, stack=NULL, parent_tid=&pidfd, child_tid=NULL,
         // tls=0) is fork-like; CLONE_PIDFD stores the pidfd in parent_tid.
         ret = unsafe {
@@ -82,6 +104,46 @@ pub fn clone_init<F: FnOnce() -> i32>(flags: u64, child: F) -> io::Result<Child>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn child_is_born_in_the_given_cgroup2_directory() {
+        // The unified hierarchy of this host, when it has one.
+        let root = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+            .into_iter()
+            .map(std::path::Path::new)
+            .find(|p| crate::cgroups::is_cgroup2(p));
+        let Some(root) = root else {
+            eprintln!("skip: no cgroup2 hierarchy");
+            return;
+        };
+        let dir = root.join(format!("berth-clone-test-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let fd: OwnedFd = std::fs::File::open(&dir).unwrap().into();
+        let want = format!("0::/{}\n", dir.strip_prefix(root).unwrap().display());
+        let want = want.as_bytes();
+        // The child only makes raw calls (no allocation: the test harness
+        // is multi-threaded) and exits 0 when /proc/self/cgroup has `want`.
+        let child = clone_init_into(0, Some(fd.as_fd()), || {
+            let mut buf = [0u8; 4096];
+            // SAFETY: a NUL-terminated path; reading into our stack buffer.
+            let n = unsafe {
+                let f = libc::open(c"/proc/self/cgroup".as_ptr(), libc::O_RDONLY);
+                libc::read(f, buf.as_mut_ptr().cast(), buf.len())
+            };
+            let text = &buf[..n.max(0) as usize];
+            i32::from(!text.windows(want.len()).any(|w| w == want))
+        });
+        let status = child.map(|c| {
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            unsafe { libc::waitpid(c.pid, &mut status, 0) };
+            status
+        });
+        let _ = std::fs::remove_dir(&dir);
+        let status = status.unwrap();
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    }
 
     #[test]
     fn child_exit_status_reaches_parent() {

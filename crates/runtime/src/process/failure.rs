@@ -11,6 +11,7 @@ use crate::error::errno_text;
 /// The step of the init that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stage {
+    Cgroup,
     Stdio,
     Namespaces,
     Rootfs,

@@ -1,23 +1,25 @@
-//! The container init, between `clone` and `execve`: stdio, namespaces,
+//! The container init, between `clone` and `execve`: its cgroups, stdio, namespaces,
 //! rootfs and `pivot_root`, the terminal (opened in the container's devpts
 //! and bound at `/dev/console`), hostname, loopback, sysctls, protected
 //! paths; then the steps every container process shares (`super::launch`):
 //! rlimits, user, working directory, capabilities, seccomp, with the
 //! executable resolved before reporting ready.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::stat::{umask, Mode};
 
 use super::console;
-use super::failure::{Context, InitError, Stage};
+use super::failure::{Context, Errno, InitError, Stage};
 use super::launch::{self, ReadyToExec, Terminal};
 use super::plan::Plan;
 use super::sync::{Channel, Message};
+use crate::cgroups::join::join_self;
 use crate::container::{Bundle, Stdio};
 use crate::net;
 use crate::rootfs::{self, protect};
+use crate::seccomp_bpf::BpfProgram;
 use crate::spec::{Spec, ANNOTATION_USER};
 use crate::user;
 use berth_util::trace::mark as trace;
@@ -28,6 +30,11 @@ pub struct InitArgs<'a> {
     pub bundle: &'a Bundle,
     pub rootfs: &'a Path,
     pub plan: &'a Plan,
+    /// Files to write `0` to, entering the container's cgroups (see
+    /// `cgroups::join`); first of all.
+    pub cgroup_files: &'a [PathBuf],
+    /// The compiled seccomp filter, loaded last.
+    pub seccomp: Option<&'a BpfProgram>,
     pub stdio: Stdio,
     pub chan: &'a Channel,
 }
@@ -35,7 +42,7 @@ pub struct InitArgs<'a> {
 /// Runs the init; returns only with an exit status after a failure.
 pub fn run(args: InitArgs<'_>) -> i32 {
     let chan = args.chan;
-    // Sync 1: wait until the parent put us in the cgroup.
+    // Sync 1: wait for the parent's go.
     match chan.recv() {
         Ok(Some(Message::Continue)) => {}
         _ => return 1,
@@ -68,6 +75,14 @@ pub fn run(args: InitArgs<'_>) -> i32 {
 fn prepare(args: InitArgs<'_>) -> Result<ReadyToExec, InitError> {
     let spec: &Spec = &args.bundle.spec;
     let plan = args.plan;
+    join_self(args.cgroup_files).map_err(|(file, e)| {
+        InitError::new(
+            Stage::Cgroup,
+            format!("join cgroup {}", file.display()),
+            e.errno(),
+        )
+    })?;
+    trace("init.in-cgroup");
     launch::reset_signals()?;
     let terminal = launch::setup_stdio(args.stdio)?;
     join_namespaces(plan)?;
@@ -108,11 +123,7 @@ fn prepare(args: InitArgs<'_>) -> Result<ReadyToExec, InitError> {
         protect::remount_readonly(Path::new("/"))?;
     }
     trace("init.paths");
-    launch::prepare(
-        &spec.process,
-        &wanted_user(spec),
-        spec.linux.seccomp.as_ref(),
-    )
+    launch::prepare_with(&spec.process, &wanted_user(spec), args.seccomp.cloned())
 }
 
 fn join_namespaces(plan: &Plan) -> Result<(), InitError> {

@@ -10,16 +10,16 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use libseccomp::ScmpFilterContext;
 use nix::sys::stat::{umask, Mode};
 
-use super::failure::{Context, InitError, Stage};
+use super::failure::{Context, Errno, InitError, Stage};
 use super::lookup::{exec_failed, find_executable, path_of};
 use crate::caps::{self, CapSets};
 use crate::container::Stdio;
+use crate::rlimit;
+use crate::seccomp_bpf::{self, BpfProgram};
 use crate::spec::{Process, Seccomp};
 use crate::user::{self, ExecUser};
-use crate::{rlimit, seccomp};
 
 /// Everything `execve` needs, prepared before reporting ready.
 pub struct ReadyToExec {
@@ -30,7 +30,7 @@ pub struct ReadyToExec {
     argv_ptrs: Vec<*const libc::c_char>,
     envp_ptrs: Vec<*const libc::c_char>,
     /// Loaded right before execve (no_new_privileges set).
-    seccomp: Option<ScmpFilterContext>,
+    seccomp: Option<BpfProgram>,
 }
 
 impl ReadyToExec {
@@ -38,7 +38,7 @@ impl ReadyToExec {
     pub fn exec(self) -> InitError {
         if let Some(filter) = &self.seccomp {
             if let Err(e) = filter.load() {
-                return InitError::plain(Stage::Seccomp, format!("load seccomp filter: {e}"));
+                return InitError::new(Stage::Seccomp, "load seccomp filter", e.errno());
             }
         }
         // SAFETY: path, argv and envp are NUL-terminated C strings, and the
@@ -61,13 +61,31 @@ fn c_string(stage: Stage, s: &[u8]) -> Result<CString, InitError> {
     CString::new(s).map_err(|_| InitError::plain(stage, "string contains a NUL byte"))
 }
 
-/// The last steps inside the container, in the order that keeps the
-/// privileges each one needs: `process` is what runs, `wanted_user` the
-/// `user[:group]` to resolve against the container's passwd and group files.
+/// [`prepare_with`] for a seccomp profile not compiled yet: it is compiled
+/// here, in the container.
 pub fn prepare(
     process: &Process,
     wanted_user: &str,
     seccomp_profile: Option<&Seccomp>,
+) -> Result<ReadyToExec, InitError> {
+    let filter = match seccomp_profile {
+        Some(profile) => Some(
+            seccomp_bpf::compile(profile)
+                .map_err(|e| InitError::plain(Stage::Seccomp, format!("seccomp: {e}")))?,
+        ),
+        None => None,
+    };
+    prepare_with(process, wanted_user, filter)
+}
+
+/// The last steps inside the container, in the order that keeps the
+/// privileges each one needs: `process` is what runs, `wanted_user` the
+/// `user[:group]` to resolve against the container's passwd and group files,
+/// `filter` the compiled seccomp filter.
+pub fn prepare_with(
+    process: &Process,
+    wanted_user: &str,
+    mut filter: Option<BpfProgram>,
 ) -> Result<ReadyToExec, InitError> {
     if let Some(adj) = process.oom_score_adj {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())
@@ -90,24 +108,15 @@ pub fn prepare(
                 .at(Stage::Capabilities, || "set no_new_privs");
         }
     }
-    berth_util::trace::mark("init.seccomp-build");
-    let mut filter = match seccomp_profile {
-        Some(profile) => Some(
-            seccomp::build(profile)
-                .map_err(|e| InitError::plain(Stage::Seccomp, format!("seccomp: {e}")))?,
-        ),
-        None => None,
-    };
+    berth_util::trace::mark("init.seccomp-load");
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
     // now, while we still have it (the setup calls left must be allowed).
     if !process.no_new_privileges {
         if let Some(f) = filter.take() {
-            f.load().map_err(|e| {
-                InitError::plain(Stage::Seccomp, format!("load seccomp filter: {e}"))
-            })?;
+            f.load().at(Stage::Seccomp, || "load seccomp filter")?;
         }
     }
-    berth_util::trace::mark("init.seccomp-built");
+    berth_util::trace::mark("init.seccomp-loaded");
     switch_user(process, &user)?;
     let arg0 = process
         .args

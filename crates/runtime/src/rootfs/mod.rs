@@ -17,8 +17,8 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 use crate::process::failure::{Context, InitError, Stage};
 use crate::spec::{Mount, Spec};
-use options::MountOptions;
 use berth_util::trace::mark as trace;
+use options::MountOptions;
 use path::secure_join;
 
 const NONE: Option<&str> = None;
