@@ -41,7 +41,9 @@ impl Body for ApiBody {
 
     fn size_hint(&self) -> hyper::body::SizeHint {
         match self {
-            ApiBody::Full(b) => hyper::body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            ApiBody::Full(b) => {
+                hyper::body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
+            }
             ApiBody::Stream(_) => hyper::body::SizeHint::default(),
         }
     }
