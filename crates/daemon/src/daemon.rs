@@ -36,7 +36,8 @@ impl Daemon {
         let images = Arc::new(berth_image::Store::open(&config.data_root)?);
         let engine_id = engine_id(&config.data_root)?;
         let volumes = crate::volumes::Volumes::open(&config.data_root)?;
-        let networks = crate::network::Networks::open(&config.data_root, config.network.clone())?;
+        let networks =
+            crate::network::Networks::open(&config.data_root, &engine_id, config.network.clone())?;
         let daemon = Arc::new(Daemon {
             config,
             images,

@@ -39,7 +39,10 @@ impl BpfProgram {
     /// `seccomp_export_bpf` writes it); `None` unless it is a whole,
     /// non-empty number of instructions within the kernel's limit.
     pub fn from_bytes(bytes: &[u8]) -> Option<BpfProgram> {
-        if bytes.is_empty() || bytes.len() % INSN_SIZE != 0 || bytes.len() / INSN_SIZE > MAX_INSNS {
+        if bytes.is_empty()
+            || !bytes.len().is_multiple_of(INSN_SIZE)
+            || bytes.len() / INSN_SIZE > MAX_INSNS
+        {
             return None;
         }
         let insns = bytes
@@ -179,6 +182,125 @@ pub(crate) mod tests {
         let a = compile(&small_profile()).unwrap().to_bytes();
         let b = compile(&small_profile()).unwrap().to_bytes();
         assert_eq!(a, b);
+    }
+
+    /// A profile with what Docker's has: errno default, two architectures,
+    /// argument comparisons (masked, several on one index), actions.
+    fn docker_like_profile() -> Seccomp {
+        let arg = |index, value, value_two, op: &str| SyscallArg {
+            index,
+            value,
+            value_two,
+            op: op.into(),
+        };
+        let rule = |names: &[&str], action: &str, args: Vec<SyscallArg>| Syscall {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            action: action.into(),
+            errno_ret: None,
+            args,
+        };
+        Seccomp {
+            default_action: "SCMP_ACT_ERRNO".into(),
+            default_errno_ret: Some(libc::EPERM as u32),
+            architectures: vec!["SCMP_ARCH_X86_64".into(), "SCMP_ARCH_X86".into()],
+            syscalls: vec![
+                rule(
+                    &[
+                        "read",
+                        "write",
+                        "exit_group",
+                        "getpid",
+                        "gettid",
+                        "tgkill",
+                        "rt_sigprocmask",
+                        "prctl",
+                    ],
+                    "SCMP_ACT_ALLOW",
+                    vec![],
+                ),
+                rule(
+                    &["personality"],
+                    "SCMP_ACT_ALLOW",
+                    vec![arg(0, 0, 0, "SCMP_CMP_EQ"), arg(0, 8, 0, "SCMP_CMP_EQ")],
+                ),
+                rule(
+                    &["clone"],
+                    "SCMP_ACT_ALLOW",
+                    vec![arg(0, 2114060288, 0, "SCMP_CMP_MASKED_EQ")],
+                ),
+                rule(&["ptrace"], "SCMP_ACT_KILL_PROCESS", vec![]),
+            ],
+        }
+    }
+
+    /// The filter the kernel holds for a forked child after `load`, read
+    /// back with `PTRACE_SECCOMP_GET_FILTER` while the child is stopped.
+    fn installed(load: impl FnOnce() -> bool) -> Vec<u8> {
+        const PTRACE_SECCOMP_GET_FILTER: libc::c_uint = 0x420c;
+        // SAFETY: the child loads a filter and stops; fork (glibc's) keeps
+        // malloc usable in the child of this multi-threaded test process.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            // SAFETY: plain calls in the child, which then _exits.
+            unsafe {
+                libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0);
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                if !load() {
+                    libc::_exit(3);
+                }
+                libc::raise(libc::SIGSTOP);
+                libc::_exit(4);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own (traced) child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        let stopped = libc::WIFSTOPPED(status);
+        let mut prog = Vec::new();
+        if stopped {
+            // SAFETY: the child is ptrace-stopped; filter 0 is the newest;
+            // the first call returns its length, the second fills `buf`.
+            let n = unsafe {
+                libc::ptrace(
+                    PTRACE_SECCOMP_GET_FILTER,
+                    pid,
+                    0,
+                    std::ptr::null_mut::<u8>(),
+                )
+            };
+            if n > 0 {
+                let mut buf = vec![0u8; n as usize * INSN_SIZE];
+                // SAFETY: buf holds n instructions.
+                let m =
+                    unsafe { libc::ptrace(PTRACE_SECCOMP_GET_FILTER, pid, 0, buf.as_mut_ptr()) };
+                if m == n {
+                    prog = buf;
+                }
+            }
+        }
+        // SAFETY: ending and reaping our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, &mut status, 0);
+        }
+        assert!(stopped, "the child did not stop (status {status:#x})");
+        prog
+    }
+
+    /// What `seccomp(2)` installs from the exported program is what
+    /// libseccomp's own `seccomp_load` installs, instruction for instruction.
+    #[test]
+    fn raw_load_installs_what_libseccomp_loads() {
+        for profile in [small_profile(), docker_like_profile()] {
+            let ctx = crate::seccomp::build(&profile).unwrap();
+            let program = compile(&profile).unwrap();
+            let by_libseccomp = installed(|| ctx.load().is_ok());
+            let by_us = installed(|| program.load().is_ok());
+            assert!(!by_us.is_empty());
+            assert_eq!(by_us, by_libseccomp);
+            assert_eq!(by_us, program.to_bytes());
+        }
     }
 
     /// Loads the program in a forked child (a filter cannot be removed) and

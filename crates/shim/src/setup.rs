@@ -10,9 +10,9 @@ use crate::socket::{ControlSocket, SocketError};
 use crate::stdio::{self, ShimIo, StdioError};
 use crate::{diag, memory};
 use berth_runtime::{Bundle, CreateError, Created};
+use berth_util::trace::mark as trace;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use berth_util::trace::mark as trace;
 use thiserror::Error;
 
 /// Annotation: close the container's stdin when the attach client that

@@ -4,22 +4,13 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 /// Writes `data` to `path` through a temporary file in the same directory,
 /// fsyncs it, renames it over `path` and fsyncs the directory.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     write_via_temp(path, data, Durability::FileAndDir)
-}
-
-/// [`write_atomic`] without the directory fsync: the content is on disk
-/// before the rename, and the rename becomes durable with the caller's
-/// next fsync of the same directory (a later [`write_atomic`] there). For
-/// files written just before the record that makes them count (a bundle's
-/// `config.json` before its `container.json`): one directory fsync covers
-/// every rename before it.
-pub fn write_atomic_before_dir_sync(path: &Path, data: &[u8]) -> io::Result<()> {
-    write_via_temp(path, data, Durability::File)
 }
 
 /// Temporary file and rename, no fsync: readers, and a crash of any process,
@@ -30,11 +21,49 @@ pub fn write_atomic_unsynced(path: &Path, data: &[u8]) -> io::Result<()> {
     write_via_temp(path, data, Durability::None)
 }
 
+/// Writes several files of one directory as one durable step: each through
+/// a temporary file, as [`write_atomic`], but their data is written out
+/// together (`sync_file_range`, so the first fsync's journal commit carries
+/// all of them and the later fsyncs find little left to do), then they are
+/// renamed in order and the directory is fsynced once. Each file on its own
+/// is replaced atomically; on an error no temporary file is left, and the
+/// files renamed before it keep their new content.
+pub fn write_atomic_all(dir: &Path, files: &[(&str, &[u8])]) -> io::Result<()> {
+    let mut temps: Vec<(std::path::PathBuf, File)> = Vec::with_capacity(files.len());
+    let result = (|| {
+        for (name, data) in files {
+            let tmp = dir.join(format!(
+                ".{name}.tmp-{}-{}",
+                std::process::id(),
+                crate::id::random_hex(4)
+            ));
+            let mut f = File::create(&tmp)?;
+            temps.push((tmp, f.try_clone()?));
+            f.write_all(data)?;
+            // Start the write-out now; failure only loses the batching.
+            // SAFETY: a valid descriptor; offsets 0, 0 mean the whole file.
+            unsafe { libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+        }
+        for (_, f) in &temps {
+            f.sync_all()?;
+        }
+        for ((tmp, _), (name, _)) in temps.iter().zip(files) {
+            fs::rename(tmp, dir.join(name))?;
+        }
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        for (tmp, _) in &temps {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+    result
+}
+
 /// What a write waits for before it returns.
 #[derive(Clone, Copy, PartialEq)]
 enum Durability {
     FileAndDir,
-    File,
     None,
 }
 
@@ -82,10 +111,28 @@ mod tests {
     }
 
     #[test]
+    fn writes_a_batch_and_cleans_up_after_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomic_all(dir.path(), &[("a.json", b"1"), ("b.json", b"2")]).unwrap();
+        write_atomic_all(dir.path(), &[("a.json", b"3")]).unwrap();
+        assert_eq!(fs::read(dir.path().join("a.json")).unwrap(), b"3");
+        assert_eq!(fs::read(dir.path().join("b.json")).unwrap(), b"2");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        // The second rename fails (a directory is in the way): the first
+        // file is replaced, no temporary file stays.
+        fs::create_dir(dir.path().join("c.json")).unwrap();
+        fs::write(dir.path().join("c.json/x"), b"").unwrap();
+        let err = write_atomic_all(dir.path(), &[("a.json", b"4"), ("c.json", b"5")]);
+        assert!(err.is_err());
+        assert_eq!(fs::read(dir.path().join("a.json")).unwrap(), b"4");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
+
+    #[test]
     fn lighter_variants_replace_content_too() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config.json");
-        write_atomic_before_dir_sync(&p, b"one").unwrap();
+        write_atomic(&p, b"one").unwrap();
         write_atomic_unsynced(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);

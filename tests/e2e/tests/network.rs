@@ -228,11 +228,15 @@ fn default_bridge_files_and_modes() {
         "{}",
         links(&d)
     );
-    assert!(d
-        .berth(&["run", "--rm", "busybox", "ip", "-o", "-4", "addr", "show", "eth0"])
+    // Its address is handed out again once the cleanup is done.
+    assert!(d.eventually(Duration::from_secs(5), || {
+        d.berth(&[
+            "run", "--rm", "busybox", "ip", "-o", "-4", "addr", "show", "eth0",
+        ])
         .ok()
         .stdout
-        .contains(&format!("{ip}/")));
+        .contains(&format!("inet {ip}/"))
+    }));
 }
 
 #[test]
@@ -387,7 +391,11 @@ fn published_ports() {
         d.inspect("web")["NetworkSettings"]["Ports"],
         serde_json::json!({})
     );
-    assert!(!port_map(&d).contains(". 8080 "), "{}", port_map(&d));
+    assert!(
+        d.eventually(Duration::from_secs(5), || !port_map(&d).contains(". 8080 ")),
+        "{}",
+        port_map(&d)
+    );
     assert_eq!(http_get(&d.netns, "127.0.0.1:8080"), None);
     d.berth(&["start", "web"]).ok();
     assert!(d.eventually(Duration::from_secs(5), || http_get(
@@ -398,9 +406,16 @@ fn published_ports() {
         == Some(hostname.as_str())));
     // A removed container's port is free at once.
     d.berth(&["rm", "-f", "web"]).ok();
-    d.berth(&["run", "-d", "--name", "again", "-p", "8080:80", "busybox", "sleep", "60"]).ok();
+    d.berth(&[
+        "run", "-d", "--name", "again", "-p", "8080:80", "busybox", "sleep", "60",
+    ])
+    .ok();
     d.berth(&["rm", "-f", "again", "all", "clash"]).ok();
-    assert!(!port_map(&d).contains("comment"), "{}", port_map(&d));
+    assert!(
+        d.eventually(Duration::from_secs(5), || !port_map(&d).contains("comment")),
+        "{}",
+        port_map(&d)
+    );
 }
 
 #[test]
@@ -979,6 +994,23 @@ fn daemon_restart_keeps_connectivity_without_duplicating_rules() {
             == Some(host.as_str()))
     );
 
+    // Other containers reach the published port through the host's
+    // outward address too.
+    let via_host = d
+        .berth(&[
+            "run",
+            "--rm",
+            "busybox",
+            "timeout",
+            "5",
+            "wget",
+            "-qO-",
+            &format!("http://{HOST_ADDR}:8080/hostname"),
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(via_host.trim(), host);
+
     // Containers reach the outside, masqueraded behind the host address.
     let listener = d
         .outside
@@ -1056,10 +1088,18 @@ fn daemon_restart_keeps_connectivity_without_duplicating_rules() {
     // Everything goes with the containers and networks.
     d.berth(&["rm", "-f", "web", "named"]).ok();
     d.berth(&["network", "rm", "n"]).ok();
-    assert!(!port_map(&d).contains("comment"), "{}", port_map(&d));
+    assert!(
+        d.eventually(Duration::from_secs(5), || !port_map(&d).contains("comment")),
+        "{}",
+        port_map(&d)
+    );
     assert_eq!(from_outside(&d), None);
-    let l = links(&d);
-    assert!(!l.contains("veth") && !l.contains("br-"), "{l}");
+    let clean = |l: &str| !l.contains("veth") && !l.contains("br-");
+    assert!(
+        d.eventually(Duration::from_secs(5), || clean(&links(&d))),
+        "{}",
+        links(&d)
+    );
 }
 
 /// Network API shapes the docker CLI relies on.

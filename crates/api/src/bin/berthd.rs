@@ -210,7 +210,8 @@ async fn run() -> Result<(), String> {
             f.bip.as_deref(),
             f.fixed_cidr.as_deref(),
             &f.pools,
-        )?,
+        )
+        .map_err(|e| e.to_string())?,
     };
     let daemon = Daemon::open(config).await.map_err(|e| e.to_string())?;
     for h in &f.hosts {

@@ -131,8 +131,8 @@ const COMMANDS: &[Entry] = &[
     ),
     e("events", &events::SPEC, events::run),
     e("system events", &events::SPEC, events::run),
-    e("network create", &network::CREATE_SPEC, network::create),
     e("network connect", &network::CONNECT_SPEC, network::connect),
+    e("network create", &network::CREATE_SPEC, network::create),
     e(
         "network disconnect",
         &network::DISCONNECT_SPEC,

@@ -319,12 +319,12 @@ mod tests {
     fn state() -> State {
         let mut st = State::default();
         for (name, driver) in [("bridge", "bridge"), ("host", "host"), ("none", "null")] {
-            let mut r = NetworkRecord::predefined(name, driver);
+            let mut r = NetworkRecord::new(name, driver);
             r.id = format!("{name}-id");
             st.nets.push(Net::new(r));
         }
         for (name, user_subnet) in [("mynet", true), ("auto", false)] {
-            let mut r = NetworkRecord::predefined(name, "bridge");
+            let mut r = NetworkRecord::new(name, "bridge");
             r.id = format!("{name}-id");
             r.user_subnet = user_subnet;
             r.bridge = Some(NetworkConfig {

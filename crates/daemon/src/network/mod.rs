@@ -40,7 +40,7 @@ use crate::error::{Error, Result};
 pub use create::NetworkingConfig;
 use endpoints::ContainerNet;
 pub use mode::embedded_dns;
-pub use options::NetworkOptions;
+pub use options::{NetworkOptions, OptionsError};
 use record::{NetworkRecord, RecordDir, BRIDGE, HOST, NONE};
 
 pub use ops::{ConnectRequest, CreateRequest};
@@ -60,6 +60,9 @@ pub struct Networks {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Embedded DNS servers of running containers.
     resolvers: Mutex<HashMap<String, resolver::Handle>>,
+    /// Held shared while ports are withdrawn in the background; publishing
+    /// takes it exclusively (for a moment) so it never races a withdrawal.
+    ports_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// What still has to be done in the kernel.
@@ -188,18 +191,19 @@ impl Networks {
     /// Loads the network records (creating `bridge`, `host` and `none` the
     /// first time) and the containers' networking state. No kernel work:
     /// that happens when a container first needs it (`ensure_kernel`).
-    pub fn open(data_root: &Path, opts: NetworkOptions) -> Result<Networks> {
+    /// `seed` (the engine ID) makes the IDs of the predefined networks.
+    pub fn open(data_root: &Path, seed: &str, opts: NetworkOptions) -> Result<Networks> {
         let records = RecordDir::open(data_root)?;
         let mut recs = records.load_all()?;
         for (name, driver) in [(HOST, "host"), (NONE, "null")] {
             if !recs.iter().any(|r| r.name == name) {
-                let r = NetworkRecord::predefined(name, driver);
+                let r = NetworkRecord::predefined(seed, name, driver);
                 records.save(&r)?;
                 recs.push(r);
             }
         }
         let mut stale = Vec::new();
-        let planned = plan_default_bridge(&opts, &mut recs, &mut stale)?;
+        let planned = plan_default_bridge(&opts, seed, &mut recs, &mut stale)?;
         if let Some(r) = planned {
             records.save(&r)?;
         }
@@ -229,11 +233,13 @@ impl Networks {
             containers_dir,
             opts,
             kernel: tokio::sync::Mutex::new(Kernel {
+                claim: None,
                 ensured: false,
                 stale,
             }),
             locks: Mutex::default(),
             resolvers: Mutex::default(),
+            ports_gate: Arc::default(),
         })
     }
 
@@ -345,6 +351,7 @@ fn reserve_addresses(state: &mut State, id: &str, cn: &ContainerNet) {
 /// configuration that new flags replace is pushed on `stale`.
 fn plan_default_bridge(
     opts: &NetworkOptions,
+    seed: &str,
     recs: &mut Vec<NetworkRecord>,
     stale: &mut Vec<NetworkConfig>,
 ) -> Result<Option<NetworkRecord>> {
@@ -368,7 +375,7 @@ fn plan_default_bridge(
     }
     let mut rec = match pos {
         Some(i) => recs.remove(i),
-        None => NetworkRecord::predefined(BRIDGE, "bridge"),
+        None => NetworkRecord::predefined(seed, BRIDGE, "bridge"),
     };
     let mut req = NetworkRequest::default_bridge(&rec.id);
     match wanted {
@@ -380,7 +387,7 @@ fn plan_default_bridge(
         None => {
             let picked = opts
                 .pick(&others, Some(berth_net::DEFAULT_BRIDGE))
-                .map_err(Error::internal)?;
+                .map_err(|e| Error::internal(e.to_string()))?;
             if let Some(s) = picked {
                 req.subnet = Some(s);
             }
@@ -440,7 +447,7 @@ mod tests {
     fn open_creates_the_predefined_networks_once() {
         let tmp = tempfile::tempdir().unwrap();
         let opts = NetworkOptions::parse(Some("10.123.0.1/24"), None, &[]).unwrap();
-        let n = Networks::open(tmp.path(), opts.clone()).unwrap();
+        let n = Networks::open(tmp.path(), "engine", opts.clone()).unwrap();
         let names: Vec<String> = {
             let st = n.shared.read();
             st.nets.iter().map(|n| n.rec.name.clone()).collect()
@@ -462,7 +469,7 @@ mod tests {
         assert_eq!(cfg.subnet.to_string(), "10.123.0.0/24");
         assert_eq!(cfg.bridge, "berth0");
         drop(n);
-        let again = Networks::open(tmp.path(), opts).unwrap();
+        let again = Networks::open(tmp.path(), "engine", opts).unwrap();
         assert_eq!(again.shared.read().nets.len(), 3);
         assert_eq!(
             again.shared.read().by_name("bridge").unwrap().rec.id,
@@ -471,7 +478,7 @@ mod tests {
         assert!(again.kernel.try_lock().unwrap().stale.is_empty());
         // New flags replace the stored configuration (same ID).
         let other = NetworkOptions::parse(Some("10.124.0.1/24"), None, &[]).unwrap();
-        let changed = Networks::open(tmp.path(), other).unwrap();
+        let changed = Networks::open(tmp.path(), "engine", other).unwrap();
         let st = changed.shared.read();
         let b = st.by_name("bridge").unwrap();
         assert_eq!(b.rec.id, bridge_id);
@@ -486,7 +493,7 @@ mod tests {
     fn finds_by_id_name_and_prefix() {
         let mut st = State::default();
         for (id, name) in [("abc123", "one"), ("abd456", "two"), ("one", "three")] {
-            let mut r = NetworkRecord::predefined(name, "bridge");
+            let mut r = NetworkRecord::new(name, "bridge");
             r.id = id.into();
             st.nets.push(Net::new(r));
         }

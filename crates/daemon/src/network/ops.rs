@@ -18,7 +18,7 @@ use super::{not_found, Net, State};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use crate::filters::{label_matches, Filters};
-use berth_util::time::{now_nanos, now_rfc3339, parse_rfc3339, parse_timestamp};
+use berth_util::time::{now_nanos, parse_rfc3339, parse_timestamp};
 
 /// Docker's option naming the bridge device.
 const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
@@ -199,6 +199,8 @@ impl Daemon {
             return Err(Error::invalid("ingress networks need swarm mode"));
         }
         let (subnet, gateway, ip_range) = parse_pool(req.ipam.as_ref())?;
+        // Claims the namespace and sets up the other bridges first.
+        self.networks.ensure_kernel().await?;
         let options = req.options.clone().unwrap_or_default();
         let id = berth_util::id::new_id();
         let cfg = {
@@ -228,7 +230,7 @@ impl Daemon {
                     .networks
                     .opts
                     .pick(&in_use, None)
-                    .map_err(Error::invalid)?,
+                    .map_err(|e| Error::invalid(e.to_string()))?,
             };
             let (cfg, _) = NetworkRequest {
                 name: name.clone(),
@@ -242,15 +244,12 @@ impl Daemon {
             .plan(&in_use)
             .map_err(|e| Error::invalid(e.to_string()))?;
             let rec = NetworkRecord {
-                id: id.clone(),
-                name: name.clone(),
-                driver: "bridge".into(),
-                created: now_rfc3339(),
                 labels: req.labels.clone().unwrap_or_default(),
                 options,
                 attachable: req.attachable,
                 user_subnet,
                 bridge: Some(cfg.clone()),
+                ..NetworkRecord::with_id(id.clone(), &name, "bridge")
             };
             st.nets.push(Net::new(rec));
             cfg

@@ -8,6 +8,21 @@ use std::net::Ipv4Addr;
 use berth_net::ipam::{host_routes, HostRoute};
 use berth_net::Ipv4Net;
 
+/// A flag value that cannot be used, or no subnet left.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    #[error("invalid CIDR address: {0}")]
+    Cidr(String),
+    #[error("invalid bip {0}: not a host address of its subnet")]
+    Bip(String),
+    #[error("invalid address pool {0}: {1}")]
+    Pool(String, &'static str),
+    #[error("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")]
+    NoPool,
+    #[error("read host routes: {0}")]
+    Routes(String),
+}
+
 /// `berthd` network flags, parsed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkOptions {
@@ -25,14 +40,14 @@ impl NetworkOptions {
         bip: Option<&str>,
         fixed_cidr: Option<&str>,
         pools: &[String],
-    ) -> Result<Self, String> {
+    ) -> Result<Self, OptionsError> {
         let bip = bip
             .map(|b| {
                 let (ip, _) = b.split_once('/').ok_or_else(|| bad_cidr(b))?;
                 let ip: Ipv4Addr = ip.parse().map_err(|_| bad_cidr(b))?;
                 let net: Ipv4Net = b.parse().map_err(|_| bad_cidr(b))?;
                 if !net.is_host(ip) {
-                    return Err(format!("invalid bip {b}: not a host address of its subnet"));
+                    return Err(OptionsError::Bip(b.to_string()));
                 }
                 Ok((ip, net))
             })
@@ -57,40 +72,36 @@ impl NetworkOptions {
         &self,
         in_use: &[Ipv4Net],
         own_bridge: Option<&str>,
-    ) -> Result<Option<Ipv4Net>, String> {
+    ) -> Result<Option<Ipv4Net>, OptionsError> {
         if self.pools.is_empty() {
             return Ok(None);
         }
-        let routes = host_routes().map_err(|e| e.to_string())?;
-        pick_from(&self.pools, in_use, &routes, own_bridge).map(Some).ok_or_else(|| {
-            "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network".to_string()
-        })
+        let routes = host_routes().map_err(|e| OptionsError::Routes(e.to_string()))?;
+        pick_from(&self.pools, in_use, &routes, own_bridge)
+            .map(Some)
+            .ok_or(OptionsError::NoPool)
     }
 }
 
-fn bad_cidr(s: &str) -> String {
-    format!("invalid CIDR address: {s}")
+fn bad_cidr(s: &str) -> OptionsError {
+    OptionsError::Cidr(s.to_string())
 }
 
 /// `base=10.10.0.0/16,size=24`.
-fn parse_pool(s: &str) -> Result<(Ipv4Net, u8), String> {
+fn parse_pool(s: &str) -> Result<(Ipv4Net, u8), OptionsError> {
+    let bad = |why| OptionsError::Pool(s.to_string(), why);
     let (mut base, mut size) = (None, None);
     for part in s.split(',') {
         match part.split_once('=') {
             Some(("base", v)) => base = Some(v.parse::<Ipv4Net>().map_err(|_| bad_cidr(v))?),
-            Some(("size", v)) => {
-                size = Some(
-                    v.parse::<u8>()
-                        .map_err(|_| format!("invalid size in address pool {s}"))?,
-                )
-            }
-            _ => return Err(format!("invalid field in address pool: {part}")),
+            Some(("size", v)) => size = Some(v.parse::<u8>().map_err(|_| bad("bad size"))?),
+            _ => return Err(bad("unknown field")),
         }
     }
     match (base, size) {
         (Some(b), Some(n)) if n >= b.prefix_len() && n <= 30 => Ok((b, n)),
-        (Some(_), Some(_)) => Err(format!("invalid pool size in {s}")),
-        _ => Err(format!("address pool {s} needs base and size")),
+        (Some(_), Some(_)) => Err(bad("size must lie between the base's prefix and 30")),
+        _ => Err(bad("needs base and size")),
     }
 }
 

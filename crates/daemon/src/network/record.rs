@@ -40,11 +40,26 @@ pub struct NetworkRecord {
 }
 
 impl NetworkRecord {
-    /// The three networks Docker always lists (`bridge` without its kernel
-    /// configuration, which the daemon plans separately).
-    pub fn predefined(name: &str, driver: &str) -> Self {
+    /// A network record with a new random ID.
+    #[cfg(test)]
+    pub fn new(name: &str, driver: &str) -> Self {
+        Self::with_id(berth_util::id::new_id(), name, driver)
+    }
+
+    /// One of the three networks Docker always lists (`bridge` without its
+    /// kernel configuration, which the daemon plans separately). Its ID
+    /// derives from `seed` (the engine ID): a record lost before it reached
+    /// the disk comes back with the same ID, so it is written without fsync.
+    pub fn predefined(seed: &str, name: &str, driver: &str) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("berth-network/{seed}/{name}"));
+        Self::with_id(berth_util::id::to_hex(&digest), name, driver)
+    }
+
+    /// A record with defaults for everything but the ID, name and driver.
+    pub fn with_id(id: String, name: &str, driver: &str) -> Self {
         NetworkRecord {
-            id: berth_util::id::new_id(),
+            id,
             name: name.to_string(),
             driver: driver.to_string(),
             created: berth_util::time::now_rfc3339(),
@@ -106,9 +121,17 @@ impl RecordDir {
         Ok(out)
     }
 
+    /// Writes a record: atomically, and durably unless it is predefined
+    /// (see `NetworkRecord::predefined`).
     pub fn save(&self, rec: &NetworkRecord) -> std::io::Result<()> {
         let bytes = serde_json::to_vec_pretty(rec).map_err(std::io::Error::other)?;
-        berth_util::fs::write_atomic(&self.path(&rec.id), &bytes)
+        let path = self.path(&rec.id);
+        if rec.is_user() {
+            return berth_util::fs::write_atomic(&path, &bytes);
+        }
+        let tmp = self.0.join(format!(".{}.tmp", rec.id));
+        std::fs::write(&tmp, &bytes)?;
+        std::fs::rename(&tmp, &path)
     }
 
     pub fn delete(&self, id: &str) -> std::io::Result<()> {
@@ -127,7 +150,7 @@ mod tests {
     fn store_roundtrip() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = RecordDir::open(tmp.path()).unwrap();
-        let mut r = NetworkRecord::predefined("mynet", "bridge");
+        let mut r = NetworkRecord::new("mynet", "bridge");
         r.bridge = Some(NetworkConfig {
             name: "mynet".into(),
             id: r.id.clone(),
@@ -143,6 +166,16 @@ mod tests {
         assert!(r.is_user() && r.internal());
         dir.delete(&r.id).unwrap();
         dir.delete(&r.id).unwrap();
-        assert!(NetworkRecord::predefined("none", "null").is_predefined());
+        let none = NetworkRecord::predefined("engine", "none", "null");
+        assert!(none.is_predefined());
+        assert_eq!(none.id.len(), 64);
+        assert_eq!(
+            none.id,
+            NetworkRecord::predefined("engine", "none", "null").id
+        );
+        assert_ne!(
+            none.id,
+            NetworkRecord::predefined("other", "none", "null").id
+        );
     }
 }

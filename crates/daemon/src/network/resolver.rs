@@ -316,7 +316,7 @@ mod tests {
     fn state() -> State {
         let mut st = State::default();
         for (name, internal) in [("front", false), ("back", true), ("bridge", false)] {
-            let mut r = NetworkRecord::predefined(name, "bridge");
+            let mut r = NetworkRecord::new(name, "bridge");
             r.id = format!("{name}-id");
             r.bridge = Some(berth_net::NetworkConfig {
                 name: name.into(),

@@ -292,6 +292,10 @@ impl Daemon {
             } else {
                 Vec::new()
             };
+            if !requested.is_empty() {
+                // Ports being withdrawn in the background are free first.
+                drop(nets.ports_gate.write().await);
+            }
             let cfgs: Vec<(NetworkConfig, Ipv4Addr, String)> = planned
                 .iter()
                 .map(|p| (p.cfg.clone(), p.ip, p.ifname.clone()))
@@ -492,20 +496,27 @@ impl Daemon {
     }
 
     /// Undoes `network_attach` once the run of init `pid` ended (`None`:
-    /// whatever runs). Later runs are left alone. The state changes and the
-    /// published ports are withdrawn at once (a new container may want the
-    /// port right away); deleting the veth pairs (which waits for the
-    /// kernel's RCU grace periods) and giving back the addresses happen in
-    /// the background, under the container's lock, so an exit or `--rm`
-    /// does not wait for them but the next start does.
+    /// whatever runs). Later runs are left alone. The state changes at
+    /// once; the kernel work (withdrawing published ports, deleting the
+    /// veth pairs: both wait for RCU grace periods) and giving back the
+    /// addresses happen in the background, so an exit or `--rm` does not
+    /// wait for them. The next start of the container waits (its lock), and
+    /// so does any publish while ports are being withdrawn (`ports_gate`),
+    /// so a port is free for the next container as soon as this returns.
     pub(crate) async fn network_detach(self: &Arc<Self>, id: &str, pid: Option<i32>) {
         let guard = self.networks.lock_for(id).lock_owned().await;
         let Some(cleanup) = self.begin_teardown(id, pid) else {
             return;
         };
-        cleanup.unpublish().await;
+        let gate = if cleanup.ports.is_empty() {
+            None
+        } else {
+            Some(self.networks.ports_gate.clone().read_owned().await)
+        };
         let daemon = self.clone();
         tokio::spawn(async move {
+            cleanup.unpublish().await;
+            drop(gate);
             daemon.finish_teardown(cleanup).await;
             drop(guard);
         });
@@ -534,9 +545,6 @@ impl Daemon {
             old
         };
         self.networks.resolvers_map().remove(id);
-        if let Some(cn) = self.networks.container(id) {
-            self.networks.save_container(id, &cn);
-        }
         for a in &old.attachments {
             self.emit_network(&a.network_id, "disconnect", Some(id));
         }
@@ -550,7 +558,10 @@ impl Daemon {
         })
     }
 
-    /// Deletes the veth pairs, then frees the addresses.
+    /// Deletes the veth pairs, frees the addresses, and only then records
+    /// the container as detached (a daemon that dies before leaves the
+    /// record saying "running", and the exit handling of the next daemon
+    /// does the cleanup again).
     async fn finish_teardown(&self, c: Cleanup) {
         let endpoints: Vec<Endpoint> = c.endpoints.iter().map(|(_, e)| e.clone()).collect();
         let undone = tokio::task::spawn_blocking(move || remove_endpoints(&endpoints)).await;
@@ -558,6 +569,9 @@ impl Daemon {
             eprintln!("berthd: network cleanup of {}: {e}", c.id);
         }
         self.release(&c.id, c.endpoints.iter().map(|(n, e)| (n.as_str(), e.ip)));
+        if let Some(cn) = self.networks.container(&c.id).filter(|cn| !cn.running()) {
+            self.networks.save_container(&c.id, &cn);
+        }
         trace("net.detached");
     }
 
@@ -584,7 +598,8 @@ impl Daemon {
 
     /// After the daemon started: containers that kept running get their
     /// host ports reserved again and their DNS servers back. Those that
-    /// died meanwhile are cleaned up by their exit handling.
+    /// died meanwhile are cleaned up by their exit handling; those recorded
+    /// as exited whose cleanup the previous daemon did not finish, here.
     pub(crate) fn network_restore(self: &Arc<Self>) {
         let running: Vec<(String, ContainerNet)> = self
             .networks
@@ -608,11 +623,16 @@ impl Daemon {
                     continue;
                 };
                 let rec = entry.lock().clone();
-                if !rec.state.running || rec.state.pid != cn.pid {
-                    continue;
-                }
                 let lock = daemon.networks.lock_for(&id);
                 let _guard = lock.lock().await;
+                if !rec.state.running {
+                    // It exited while the previous daemon was cleaning up.
+                    daemon.teardown(&id, Some(cn.pid)).await;
+                    continue;
+                }
+                if rec.state.pid != cn.pid {
+                    continue;
+                }
                 if daemon
                     .networks
                     .container(&id)
