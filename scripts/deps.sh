@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages berth needs to build and test (idempotent).
 set -euo pipefail
-pkgs="busybox-static libseccomp-dev pkg-config iproute2 util-linux procps nftables"
+pkgs="busybox-static libseccomp-dev pkg-config iproute2 util-linux procps nftables tini"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -179,3 +179,31 @@ fn resource_limits_reach_the_cgroup() {
     }
     d.berth(&["rm", "-f", &id]).ok();
 }
+
+#[test]
+fn init_runs_as_pid_one_and_reaps() {
+    if !can_run() {
+        return;
+    }
+    let d = Berthd::start();
+    let r = d
+        .berth(&[
+            "run",
+            "--rm",
+            "--init",
+            "busybox",
+            "sh",
+            "-c",
+            "cat /proc/1/comm; echo $$",
+        ])
+        .ok();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines[0], "docker-init", "{r:?}");
+    assert_ne!(lines[1], "1", "the command must not be PID 1 with --init");
+    // The exit code of the command passes through the init.
+    assert_eq!(
+        d.berth(&["run", "--rm", "--init", "busybox", "sh", "-c", "exit 4"])
+            .code,
+        4
+    );
+}
