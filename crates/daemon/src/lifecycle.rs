@@ -163,7 +163,10 @@ impl Daemon {
         let dockerenv = dir.join("upper/.dockerenv");
         std::fs::write(&dockerenv, b"")?;
         // Docker's /.dockerenv is an empty file with mode 0755.
-        std::fs::set_permissions(&dockerenv, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        std::fs::set_permissions(
+            &dockerenv,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )?;
         let host_hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let hostname = if host.network_mode == "host" {

@@ -158,7 +158,11 @@ const COMMANDS: &[Entry] = &[
     e("diff", &fsops::DIFF_SPEC, fsops::diff),
     e("container diff", &fsops::DIFF_SPEC, fsops::diff),
     e("commit", &fsops::COMMIT_SPEC, fsops::commit),
-    e("container commit", &fsops::COMMIT_SPEC, fsops::container_commit),
+    e(
+        "container commit",
+        &fsops::COMMIT_SPEC,
+        fsops::container_commit,
+    ),
     e("export", &fsops::EXPORT_SPEC, fsops::export),
     e("container export", &fsops::EXPORT_SPEC, fsops::export),
     e("cp", &cp::CP_SPEC, cp::run),

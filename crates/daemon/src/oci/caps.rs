@@ -34,11 +34,18 @@ const WILDCARD: &str = "ALL";
 /// The capabilities of the container (bounding = effective = permitted).
 pub(crate) fn container_caps(hc: &HostConfig, host: &Host) -> Result<Vec<String>, SpecError> {
     let held = |c: &str| {
-        all().iter()
+        all()
+            .iter()
             .position(|a| *a == c)
             .is_some_and(|n| host.caps_mask & (1 << n) != 0)
     };
-    let available = || all().iter().copied().filter(|c| held(c)).map(str::to_string);
+    let available = || {
+        all()
+            .iter()
+            .copied()
+            .filter(|c| held(c))
+            .map(str::to_string)
+    };
     if hc.privileged {
         return Ok(available().collect());
     }
