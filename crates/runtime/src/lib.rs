@@ -40,3 +40,8 @@ pub use container::{create, Bundle, Created, Running, Stdio};
 pub use error::CreateError;
 pub use exec::{exec, ExecConfig, ExecProcess};
 pub use process::failure::{InitError, Stage};
+
+/// Mount options (`ro`, `nosuid`, `rbind`, `rprivate`, `size=…`) decoded into
+/// flags, propagation and filesystem data, for callers that mount outside a
+/// container (local volumes with `-o`).
+pub use rootfs::options::{parse as parse_mount_options, MountOptions};

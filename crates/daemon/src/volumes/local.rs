@@ -179,64 +179,16 @@ fn describe(e: nix::Error) -> String {
     }
 }
 
-/// (name, clears, flag) of the mount flags `o=` may contain.
-const FLAGS: &[(&str, bool, MsFlags)] = &[
-    ("defaults", false, MsFlags::empty()),
-    ("ro", false, MsFlags::MS_RDONLY),
-    ("rw", true, MsFlags::MS_RDONLY),
-    ("nosuid", false, MsFlags::MS_NOSUID),
-    ("suid", true, MsFlags::MS_NOSUID),
-    ("nodev", false, MsFlags::MS_NODEV),
-    ("dev", true, MsFlags::MS_NODEV),
-    ("noexec", false, MsFlags::MS_NOEXEC),
-    ("exec", true, MsFlags::MS_NOEXEC),
-    ("sync", false, MsFlags::MS_SYNCHRONOUS),
-    ("async", true, MsFlags::MS_SYNCHRONOUS),
-    ("dirsync", false, MsFlags::MS_DIRSYNC),
-    ("mand", false, MsFlags::MS_MANDLOCK),
-    ("nomand", true, MsFlags::MS_MANDLOCK),
-    ("noatime", false, MsFlags::MS_NOATIME),
-    ("atime", true, MsFlags::MS_NOATIME),
-    ("nodiratime", false, MsFlags::MS_NODIRATIME),
-    ("diratime", true, MsFlags::MS_NODIRATIME),
-    ("relatime", false, MsFlags::MS_RELATIME),
-    ("norelatime", true, MsFlags::MS_RELATIME),
-    ("strictatime", false, MsFlags::MS_STRICTATIME),
-    ("nostrictatime", true, MsFlags::MS_STRICTATIME),
-    ("bind", false, MsFlags::MS_BIND),
-    ("rbind", false, MsFlags::MS_BIND.union(MsFlags::MS_REC)),
-];
-
-const PROPAGATION: &[(&str, MsFlags)] = &[
-    ("private", MsFlags::MS_PRIVATE),
-    ("rprivate", MsFlags::MS_PRIVATE.union(MsFlags::MS_REC)),
-    ("shared", MsFlags::MS_SHARED),
-    ("rshared", MsFlags::MS_SHARED.union(MsFlags::MS_REC)),
-    ("slave", MsFlags::MS_SLAVE),
-    ("rslave", MsFlags::MS_SLAVE.union(MsFlags::MS_REC)),
-    ("unbindable", MsFlags::MS_UNBINDABLE),
-    ("runbindable", MsFlags::MS_UNBINDABLE.union(MsFlags::MS_REC)),
-];
-
-/// Splits `o=` into mount flags, a propagation and the filesystem's data.
+/// Splits `o=` into mount flags, a propagation and the filesystem's data,
+/// with the runtime's decoder of mount options.
 fn split_options(o: &str) -> (MsFlags, MsFlags, String) {
-    let mut flags = MsFlags::empty();
-    let mut propagation = MsFlags::empty();
-    let mut data = Vec::new();
-    for opt in o.split(',').filter(|s| !s.is_empty()) {
-        if let Some((_, clear, f)) = FLAGS.iter().find(|(n, _, _)| *n == opt) {
-            if *clear {
-                flags.remove(*f);
-            } else {
-                flags.insert(*f);
-            }
-        } else if let Some((_, p)) = PROPAGATION.iter().find(|(n, _)| *n == opt) {
-            propagation = *p;
-        } else {
-            data.push(opt);
-        }
-    }
-    (flags, propagation, data.join(","))
+    let list: Vec<String> = o
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let m = berth_runtime::parse_mount_options(&list);
+    (m.flags, m.propagation, m.data)
 }
 
 #[cfg(test)]
