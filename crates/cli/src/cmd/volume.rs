@@ -236,18 +236,12 @@ pub const RM_SPEC: Spec = Spec {
 
 pub fn rm(ctx: &Ctx, p: &Parsed) -> Result<()> {
     let q = if p.bool("force") { "?force=1" } else { "" };
-    let mut errs = Vec::new();
-    for name in &p.args {
-        match ctx.client.delete(&format!("/volumes/{}{q}", enc(name))) {
-            Ok(_) => outln(name),
-            Err(e) => errs.push(e.to_string()),
-        }
-    }
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::msg(errs.join("\n")))
-    }
+    super::lifecycle::each(&p.args, |name| {
+        ctx.client
+            .delete(&format!("/volumes/{}{q}", enc(name)))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
 }
 
 const PRUNE_FLAGS: &[Flag] = &[
