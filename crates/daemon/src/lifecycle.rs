@@ -201,6 +201,9 @@ impl Daemon {
             berth_runtime::seccomp_cache::ANNOTATION.into(),
             self.config.exec_root.join("seccomp").display().to_string(),
         );
+        // json-file rotation (`--log-opt max-size`/`max-file`), read by the shim.
+        spec.annotations
+            .extend(crate::logs::opts::annotations(&host.log_config)?);
         if config.open_stdin {
             spec.annotations
                 .insert("berth.open-stdin".into(), "true".into());

@@ -1,11 +1,15 @@
 //! `GET /containers/{id}/logs`: reads the json-file log the shim writes and
 //! streams it as Docker does (frames for non-tty containers, raw for tty),
-//! following new lines until the container stops when asked to.
+//! following new lines until the container stops when asked to. Rotated
+//! files (`--log-opt max-size`/`max-file`) are read oldest first and
+//! followed across rotations ([`files`]); [`opts`] validates the options.
+
+mod files;
+pub mod opts;
 
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use serde::Deserialize;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -123,8 +127,11 @@ impl Daemon {
                 },
                 Err(_) => return,
             };
-            let mut reader = BufReader::new(file);
-            let first: Vec<String> = match read_lines(&mut reader) {
+            let mut follower = match files::Follower::new(path, file) {
+                Ok(f) => f,
+                Err(_) => return,
+            };
+            let first = match follower.read_all() {
                 Ok(l) => l,
                 Err(_) => return,
             };
@@ -142,7 +149,7 @@ impl Daemon {
             let mut rx_state = entry.subscribe();
             loop {
                 let stopped = !rx_state.borrow().running;
-                let lines = read_lines(&mut reader).unwrap_or_default();
+                let lines = follower.read_new().unwrap_or_default();
                 for l in &lines {
                     if let Some(b) = enc.encode(l) {
                         if tx.send(b).await.is_err() {
@@ -162,25 +169,6 @@ impl Daemon {
         });
         Ok((rx, tty))
     }
-}
-
-/// Complete lines from the current position; a trailing partial line is left
-/// for the next call.
-fn read_lines(reader: &mut BufReader<std::fs::File>) -> std::io::Result<Vec<String>> {
-    let mut out = Vec::new();
-    loop {
-        let mut line = String::new();
-        let n = reader.read_line(&mut line)?;
-        if n == 0 {
-            break;
-        }
-        if !line.ends_with('\n') {
-            reader.seek(SeekFrom::Current(-(n as i64)))?;
-            break;
-        }
-        out.push(line);
-    }
-    Ok(out)
 }
 
 /// Parses `tail=` (a number or `all`).

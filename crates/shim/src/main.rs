@@ -16,6 +16,7 @@ mod jsonlog;
 mod logfile;
 mod memory;
 mod request;
+mod rotate;
 mod setup;
 mod shim;
 mod socket;

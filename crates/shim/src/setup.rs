@@ -5,6 +5,7 @@
 use crate::args::Args;
 use crate::detach::{self, Ready};
 use crate::logfile::LogFile;
+use crate::rotate::Rotation;
 use crate::shim::Shim;
 use crate::socket::{ControlSocket, SocketError};
 use crate::stdio::{self, ShimIo, StdioError};
@@ -97,7 +98,9 @@ fn prepare(args: &Args) -> Result<Prepared, SetupError> {
     let stdin_once = annotation(ANNOTATION_STDIN_ONCE);
     let open_stdin = stdin_once || annotation(ANNOTATION_OPEN_STDIN);
     let path = args.bundle.join(format!("{}-json.log", args.id));
-    let log = LogFile::open(&path).map_err(|source| SetupError::Log { path, source })?;
+    let rotation =
+        Rotation::from_annotations(|k| bundle.spec.annotations.get(k).map(String::as_str));
+    let log = LogFile::open(&path, rotation).map_err(|source| SetupError::Log { path, source })?;
     let socket = ControlSocket::bind(&args.socket)?;
     let made = stdio::create(bundle.spec.process.terminal, open_stdin)
         .map_err(SetupError::from)
