@@ -1,18 +1,23 @@
 //! `docker exec`: another process in a running container. The caller (the
 //! container's shim, which holds the [`Running`] init) clones a child while
 //! it has the container's PID namespace as the one for children, so the
-//! child is born in it; the child is put in the container's cgroup, joins
-//! the init's other namespaces (ipc, uts, net, cgroup, mount last: joining
-//! it makes the container's root its root), opens its terminal in the
-//! container's devpts when it has one, then takes the same last steps as
-//! the init (rlimits, user, working directory, no_new_privs, the
-//! container's seccomp filter, capabilities) and execs. "Not found" (127)
-//! and "cannot run" (126) come back as [`CreateError::Exec`] with runc's
-//! wording, like for the init.
+//! child is born in it. The start-up fast path of `run` applies: the
+//! container's seccomp program is compiled (or read from the bundle's
+//! `berth.seccomp-cache`) here before the clone, so the child only loads
+//! it; and the child enters the container's cgroups without the parent's
+//! `cgroup.procs` write (born in the cgroup2 directory with
+//! `CLONE_INTO_CGROUP`, writing `0` to the v1 `tasks` files itself; see
+//! `cgroups::join`, with the same fallback when `clone3` refuses the
+//! flag). The child then joins the init's other namespaces (ipc, uts, net,
+//! cgroup, mount last: joining it makes the container's root its root),
+//! opens its terminal in the container's devpts when it has one, then
+//! takes the same last steps as the init (rlimits, user, working
+//! directory, no_new_privs, the container's seccomp filter, capabilities)
+//! and execs. "Not found" (127) and "cannot run" (126) come back as
+//! [`CreateError::Exec`] with runc's wording, like for the init.
 //!
-//! Sync points (see `process::sync`): parent → child `Continue` once the
-//! child is in the cgroup; child → parent `Console` with the pty master
-//! (terminal only); end of file at `execve`, or `Failed`.
+//! Sync points (see `process::sync`): child → parent `Console` with the pty
+//! master (terminal only); end of file at `execve`, or `Failed`.
 
 use std::cell::Cell;
 use std::fs::File;
@@ -23,14 +28,17 @@ use std::path::{Path, PathBuf};
 use nix::sched::{setns, CloneFlags};
 use serde::{Deserialize, Serialize};
 
+use crate::cgroups::join::{join_self, JoinPlan};
 use crate::cgroups::CgroupManager;
 use crate::container::{pidfd_send_signal, read_json, reap, Bundle, PidNamespaceGuard, Running};
 use crate::error::{errno_text, CreateError};
-use crate::process::clone::{clone_init, Child};
+use crate::process::clone::{clone_init, clone_init_into, Child};
 use crate::process::console;
-use crate::process::failure::{Context, InitError, Stage};
+use crate::process::failure::{Context, Errno, InitError, Stage};
 use crate::process::launch::{self, Terminal};
 use crate::process::sync::{Channel, Message};
+use crate::seccomp_bpf::BpfProgram;
+use crate::seccomp_cache;
 use crate::spec::{Namespace, Process};
 use crate::user;
 use crate::Stdio;
@@ -158,6 +166,9 @@ pub fn exec(
 ) -> Result<ExecProcess, CreateError> {
     let init_pid = running.pid();
     let spec = &bundle.spec;
+    // Compiled (or read from the cache) here: the child only loads it.
+    let seccomp = seccomp_cache::program_for(spec)?;
+    let mut join = JoinPlan::for_dirs(&running.cgroup().dirs())?;
     let namespaces = open_namespaces(init_pid, &spec.linux.namespaces)?;
     let join_pid = spec.linux.namespaces.iter().any(|n| n.kind == "pid");
     let (parent, child) = Channel::pair()?;
@@ -170,21 +181,49 @@ pub fn exec(
             None
         };
         let parent_fd = parent.as_raw_fd();
-        let (chan, namespaces) = (&child, &namespaces);
-        clone_init(0, move || {
-            // SAFETY: in the child this fd is a copy of the parent's end,
-            // which must not stay open here (EOF must reach the child when
-            // the parent goes away).
-            unsafe { libc::close(parent_fd) };
-            run_child(chan, namespaces, bundle, config, stdio)
-        })
+        let (chan, namespaces, seccomp) = (&child, &namespaces, seccomp.as_ref());
+        // The stdio stays here until a clone succeeded (a clone3 that
+        // refused CLONE_INTO_CGROUP is retried); the child takes its copy.
+        let mut stdio = Some(stdio);
+        let mut clone = |into: Option<BorrowedFd<'_>>, cgroup_files: &[PathBuf]| {
+            let stdio = &mut stdio;
+            let body = move || {
+                // SAFETY: in the child this fd is a copy of the parent's
+                // end, which must not stay open here (EOF must reach the
+                // child when the parent goes away).
+                unsafe { libc::close(parent_fd) };
+                let Some(stdio) = stdio.take() else {
+                    return 1;
+                };
+                run_child(ChildArgs {
+                    chan,
+                    cgroup_files,
+                    namespaces,
+                    seccomp,
+                    config,
+                    stdio,
+                })
+            };
+            match into {
+                Some(_) => clone_init_into(0, into, body),
+                None => clone_init(0, body),
+            }
+        };
+        // Born in the cgroup2 directory when there is one; if clone3 will
+        // not, the child enters it itself.
+        let into = join.clone_into.as_ref().map(|(_, fd)| fd.as_fd());
+        match clone(into, &join.self_join) {
+            Err(_) if into.is_some() => {
+                join.without_clone_into();
+                clone(None, &join.self_join)
+            }
+            r => r,
+        }
     };
     drop(child);
     drop(namespaces);
     let Child { pid, pidfd } = cloned.map_err(CreateError::CloneExec)?;
     let started = (|| {
-        running.cgroup().add_task(pid)?;
-        parent.send(&Message::Continue)?;
         let mut console = None;
         loop {
             match parent.recv_fd()? {
@@ -213,19 +252,22 @@ pub fn exec(
     }
 }
 
-/// The child: returns only with an exit status after a failure.
-fn run_child(
-    chan: &Channel,
-    namespaces: &[JoinNs],
-    bundle: &Bundle,
-    config: &ExecConfig,
+/// What the child works with, all prepared by the parent.
+struct ChildArgs<'a> {
+    chan: &'a Channel,
+    /// Files to write `0` to, entering the container's cgroups.
+    cgroup_files: &'a [PathBuf],
+    namespaces: &'a [JoinNs],
+    /// The container's compiled seccomp program.
+    seccomp: Option<&'a BpfProgram>,
+    config: &'a ExecConfig,
     stdio: Stdio,
-) -> i32 {
-    match chan.recv() {
-        Ok(Some(Message::Continue)) => {}
-        _ => return 1,
-    }
-    let err = match prepare_child(chan, namespaces, bundle, config, stdio) {
+}
+
+/// The child: returns only with an exit status after a failure.
+fn run_child(args: ChildArgs<'_>) -> i32 {
+    let chan = args.chan;
+    let err = match prepare_child(args) {
         Ok(ready) => ready.exec(),
         Err(e) => e,
     };
@@ -234,28 +276,31 @@ fn run_child(
     code
 }
 
-fn prepare_child(
-    chan: &Channel,
-    namespaces: &[JoinNs],
-    bundle: &Bundle,
-    config: &ExecConfig,
-    stdio: Stdio,
-) -> Result<launch::ReadyToExec, InitError> {
+fn prepare_child(args: ChildArgs<'_>) -> Result<launch::ReadyToExec, InitError> {
+    // First, before anything it does is charged elsewhere.
+    join_self(args.cgroup_files).map_err(|(file, e)| {
+        InitError::new(
+            Stage::Cgroup,
+            format!("join cgroup {}", file.display()),
+            e.errno(),
+        )
+    })?;
     launch::reset_signals()?;
-    let terminal = launch::setup_stdio(stdio)?;
-    for ns in namespaces {
+    let terminal = launch::setup_stdio(args.stdio)?;
+    for ns in args.namespaces {
         setns(&ns.file, ns.flag).at(Stage::Namespaces, || {
             format!("join the container's {} namespace", ns.name)
         })?;
     }
+    let config = args.config;
     if terminal == Terminal::InContainer {
         let size = config.console_size.map(|[rows, cols]| (rows, cols));
-        console::hand_over(console::open(size)?, chan)?;
+        console::hand_over(console::open(size)?, args.chan)?;
     }
-    launch::prepare(
+    launch::prepare_with(
         &config.process,
         &config.wanted_user(),
-        bundle.spec.linux.seccomp.as_ref(),
+        args.seccomp.cloned(),
     )
 }
 

@@ -41,6 +41,17 @@ struct Container {
 
 impl Container {
     fn start(lower: &std::path::Path, args: &[&str], stdio: Stdio) -> (Container, Option<OwnedFd>) {
+        Container::start_with(lower, args, stdio, None)
+    }
+
+    /// [`Container::start`] with a seccomp profile (compiled through a
+    /// cache in the bundle, as the daemon sets it up).
+    fn start_with(
+        lower: &std::path::Path,
+        args: &[&str],
+        stdio: Stdio,
+        seccomp: Option<serde_json::Value>,
+    ) -> (Container, Option<OwnedFd>) {
         let dir = tempfile::tempdir().unwrap();
         for d in ["rootfs", "upper", "work"] {
             std::fs::create_dir(dir.path().join(d)).unwrap();
@@ -51,7 +62,7 @@ impl Container {
             .unwrap()
             .to_string_lossy()
             .to_string();
-        let spec = json!({
+        let mut spec = json!({
             "ociVersion": "1.0.2",
             "process": {
                 "terminal": matches!(stdio, Stdio::Console),
@@ -75,6 +86,11 @@ impl Container {
                 "cgroupsPath": format!("berth-test/{id}"),
             },
         });
+        if let Some(profile) = seccomp {
+            spec["linux"]["seccomp"] = profile;
+            let cache = dir.path().join("seccomp-cache").display().to_string();
+            spec["annotations"] = json!({ berth_runtime::seccomp_cache::ANNOTATION: cache });
+        }
         let rootfs = json!([{
             "destination": "/", "type": "overlay", "source": "overlay",
             "options": [
@@ -192,6 +208,52 @@ fn exec_joins_the_container_and_reports_its_exit() {
     assert_eq!(&lines[4..], ["/tmp", "65534"]);
     // The container keeps running.
     assert!(ctr.running().kill(0).is_ok());
+}
+
+#[test]
+fn exec_gets_the_containers_seccomp_filter_and_cgroups() {
+    let Some(lower) = fixture() else { return };
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Docker's profile refuses unshare without CAP_SYS_ADMIN; this one
+    // always does.
+    let profile = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["unshare"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
+    });
+    let (ctr, _) = Container::start_with(
+        &lower,
+        &["sleep", "100"],
+        Stdio::Pipes {
+            stdin: None,
+            stdout: pipe().1,
+            stderr: pipe().1,
+        },
+        Some(profile),
+    );
+    let script = "grep Seccomp: /proc/self/status; \
+                  unshare -r true 2>/dev/null && echo unshared || echo refused";
+    let (code, out, err) = run(&ctr, &config(&["sh", "-c", script])).unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "Seccomp:\t2\nrefused\n", "{err}");
+    // The program came from (and stays in) the bundle's cache.
+    let cached = std::fs::read_dir(ctr._dir.path().join("seccomp-cache")).unwrap();
+    assert_eq!(cached.count(), 1);
+    // Seen from the host, an exec'd process is in every cgroup of the init.
+    let p = ctr.exec(
+        &config(&["sleep", "100"]),
+        Stdio::Pipes {
+            stdin: None,
+            stdout: pipe().1,
+            stderr: pipe().1,
+        },
+    );
+    let p = p.unwrap();
+    let cgroups = |pid: i32| std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let (mine, init) = (cgroups(p.pid()), cgroups(ctr.running().pid()));
+    p.kill(libc::SIGKILL).unwrap();
+    assert_eq!(p.wait().unwrap(), 128 + libc::SIGKILL);
+    assert_eq!(mine, init);
+    assert!(init.contains("berth-test/"), "{init}");
 }
 
 #[test]

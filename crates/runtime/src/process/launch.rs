@@ -17,8 +17,8 @@ use super::lookup::{exec_failed, find_executable, path_of};
 use crate::caps::{self, CapSets};
 use crate::container::Stdio;
 use crate::rlimit;
-use crate::seccomp_bpf::{self, BpfProgram};
-use crate::spec::{Process, Seccomp};
+use crate::seccomp_bpf::BpfProgram;
+use crate::spec::Process;
 use crate::user::{self, ExecUser};
 
 /// Everything `execve` needs, prepared before reporting ready.
@@ -61,27 +61,10 @@ fn c_string(stage: Stage, s: &[u8]) -> Result<CString, InitError> {
     CString::new(s).map_err(|_| InitError::plain(stage, "string contains a NUL byte"))
 }
 
-/// [`prepare_with`] for a seccomp profile not compiled yet: it is compiled
-/// here, in the container.
-pub fn prepare(
-    process: &Process,
-    wanted_user: &str,
-    seccomp_profile: Option<&Seccomp>,
-) -> Result<ReadyToExec, InitError> {
-    let filter = match seccomp_profile {
-        Some(profile) => Some(
-            seccomp_bpf::compile(profile)
-                .map_err(|e| InitError::plain(Stage::Seccomp, format!("seccomp: {e}")))?,
-        ),
-        None => None,
-    };
-    prepare_with(process, wanted_user, filter)
-}
-
 /// The last steps inside the container, in the order that keeps the
 /// privileges each one needs: `process` is what runs, `wanted_user` the
 /// `user[:group]` to resolve against the container's passwd and group files,
-/// `filter` the compiled seccomp filter.
+/// `filter` the seccomp filter, compiled by the parent before the clone.
 pub fn prepare_with(
     process: &Process,
     wanted_user: &str,
