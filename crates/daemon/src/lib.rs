@@ -21,6 +21,7 @@ mod names;
 pub mod network;
 pub mod observe;
 pub mod oci;
+mod orphans;
 pub mod prune;
 pub mod restart;
 mod shim;

@@ -385,6 +385,12 @@ impl Daemon {
             .as_ref()
             .and_then(|v| v["FinishedAt"].as_str().map(str::to_string))
             .unwrap_or_else(now_rfc3339);
+        if exit.is_none() && recorded.is_none() {
+            // The shim died without a word: its container may live on as an
+            // orphan, holding its cgroup. End both, as "exited" promises.
+            let id = entry.id.clone();
+            let _ = tokio::task::spawn_blocking(move || crate::orphans::reap(&id)).await;
+        }
         let (auto_remove, restart) = {
             let mut rec = entry.lock();
             rec.state.status = "exited".into();

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The container's cgroup, relative to the cgroup root(s), as its spec names it.
-fn cgroup_path(id: &str) -> String {
+pub(crate) fn cgroup_path(id: &str) -> String {
     format!("berth/{id}")
 }
 

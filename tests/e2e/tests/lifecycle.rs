@@ -129,3 +129,52 @@ fn rm_force_releases_mounts_and_cgroups() {
         "container init still alive"
     );
 }
+
+/// The PID of the shim serving container `id` (found by its command line).
+fn shim_pid(id: &str) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        (cmd.contains("berth-shim") && cmd.contains(&format!("--id {id}"))).then_some(pid)
+    })
+}
+
+#[test]
+fn killed_shim_leaves_no_orphan_and_no_cgroup() {
+    if !can_run() {
+        return;
+    }
+    let d = Berthd::start();
+    let id = d
+        .berth(&["run", "-d", "busybox", "sleep", "1000"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let init = d.inspect(&id)["State"]["Pid"].as_i64().expect("pid");
+    let shim = shim_pid(&id).expect("shim process");
+    assert!(!cgroups_of(&id).is_empty());
+    // SAFETY: the shim this test's daemon started for this container.
+    unsafe { libc::kill(shim, libc::SIGKILL) };
+    assert!(
+        d.eventually(Duration::from_secs(5), || d.inspect(&id)["State"]["Status"]
+            == "exited")
+    );
+    assert!(
+        d.eventually(Duration::from_secs(5), || !std::path::Path::new(&format!(
+            "/proc/{init}/cmdline"
+        ))
+        .exists()
+            || std::fs::read(format!("/proc/{init}/cmdline"))
+                .map(|c| c.is_empty())
+                .unwrap_or(true)),
+        "the container's init outlived its shim"
+    );
+    assert!(
+        d.eventually(Duration::from_secs(3), || cgroups_of(&id).is_empty()),
+        "{:?}",
+        cgroups_of(&id)
+    );
+    d.berth(&["rm", &id]).ok();
+}
