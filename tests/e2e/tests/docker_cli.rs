@@ -2,8 +2,6 @@
 //! every day work unchanged (DOCKER_HOST pointing at the test daemon).
 
 use berth_e2e::{can_run, Berthd};
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 #[test]
@@ -59,21 +57,8 @@ fn logs_follow_streams_until_the_container_exits() {
         "for i in 1 2 3; do echo line $i; sleep 0.3; done",
     ])
     .ok();
-    let mut child = Command::new("docker")
-        .env("DOCKER_HOST", d.host())
-        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
-        .args(["logs", "-f", "talker"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    // `logs -f` ends when the container exits.
+    let out = d.docker(&["logs", "-f", "talker"]).ok().stdout;
     assert_eq!(out, "line 1\nline 2\nline 3\n");
     let t = d
         .berth(&["logs", "-t", "--tail", "1", "talker"])

@@ -3,8 +3,6 @@
 //! across rotations, and bad options fail with Docker's texts.
 
 use berth_e2e::{can_run, Berthd};
-use std::io::Read;
-use std::process::{Command, Stdio};
 
 /// The numbers of `<prefix><n> …` lines, in output order.
 fn numbers(out: &str, prefix: &str) -> Vec<u32> {
@@ -106,21 +104,8 @@ fn logs_follow_continues_across_rotations() {
         "i=0; while [ $i -lt 120 ]; do echo \"tick $i\"; i=$((i+1)); sleep 0.03; done",
     ])
     .ok();
-    let mut child = Command::new("docker")
-        .env("DOCKER_HOST", d.host())
-        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
-        .args(["logs", "-f", "ticker"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    // `logs -f` ends when the container exits.
+    let out = d.docker(&["logs", "-f", "ticker"]).ok().stdout;
     let want: Vec<u32> = (0..120).collect();
     assert_eq!(numbers(&out, "tick "), want, "every line once, in order");
     // ~60 bytes a json line: 120 lines went through several 2k files.
