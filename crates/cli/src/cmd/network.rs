@@ -8,8 +8,9 @@ use crate::api::enc;
 use crate::args::{Arity, Flag, Parsed, Spec};
 use crate::error::{CliError, Result};
 use crate::fmt::{table, text};
+use crate::opts::kv::to_map;
 use crate::template::{value::Method, ObjKind, Value};
-use serde_json::{json, Map, Value as J};
+use serde_json::{json, Value as J};
 use std::rc::Rc;
 
 const CREATE_FLAGS: &[Flag] = &[
@@ -65,17 +66,6 @@ pub const CREATE_SPEC: Spec = Spec {
     interspersed: true,
     arity: Arity::Exact(1),
 };
-
-/// `k=v` values as a JSON map (a value without `=` maps to "").
-fn kv_map(values: &[String]) -> Map<String, J> {
-    values
-        .iter()
-        .map(|v| {
-            let (k, val) = v.split_once('=').unwrap_or((v, ""));
-            (k.to_string(), json!(val))
-        })
-        .collect()
-}
 
 /// docker/cli's `consolidateIpam`: one pool per subnet, with the ranges
 /// and gateways that fall in it.
@@ -150,15 +140,15 @@ pub fn create(ctx: &Ctx, p: &Parsed) -> Result<()> {
         "EnableIPv6": p.bool("ipv6"),
         "IPAM": {
             "Driver": p.str("ipam-driver").unwrap_or("default"),
-            "Options": kv_map(&p.list("ipam-opt")),
+            "Options": to_map(&p.list("ipam-opt")),
             "Config": pools,
         },
         "Internal": p.bool("internal"),
         "Attachable": p.bool("attachable"),
         "Ingress": p.bool("ingress"),
         "ConfigOnly": p.bool("config-only"),
-        "Options": kv_map(&p.list("opt")),
-        "Labels": kv_map(&p.list("label")),
+        "Options": to_map(&p.list("opt")),
+        "Labels": to_map(&p.list("label")),
     });
     let v = ctx.client.post_json("/networks/create", &body)?;
     outln(v["Id"].as_str().unwrap_or(""));

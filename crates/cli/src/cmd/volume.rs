@@ -8,8 +8,9 @@ use crate::api::enc;
 use crate::args::{Arity, Flag, Parsed, Spec};
 use crate::error::{CliError, Result};
 use crate::fmt::{human, table};
+use crate::opts::kv::to_map;
 use crate::template::{value::Method, ObjKind, Value};
-use serde_json::{json, Map, Value as J};
+use serde_json::{json, Value as J};
 use std::rc::Rc;
 
 const CREATE_FLAGS: &[Flag] = &[
@@ -31,17 +32,6 @@ pub const CREATE_SPEC: Spec = Spec {
     arity: Arity::Max(1),
 };
 
-/// `k=v` values as a map; a value without `=` maps to "".
-fn kv_map(values: &[String]) -> Map<String, J> {
-    values
-        .iter()
-        .map(|v| {
-            let (k, val) = v.split_once('=').unwrap_or((v, ""));
-            (k.to_string(), json!(val))
-        })
-        .collect()
-}
-
 pub fn create(ctx: &Ctx, p: &Parsed) -> Result<()> {
     let mut name = p.string("name");
     if let Some(arg) = p.args.first() {
@@ -55,8 +45,8 @@ pub fn create(ctx: &Ctx, p: &Parsed) -> Result<()> {
     let driver = p.str("driver").unwrap_or("local");
     let body = json!({
         "Driver": driver,
-        "DriverOpts": kv_map(&p.list("opt")),
-        "Labels": kv_map(&p.list("label")),
+        "DriverOpts": to_map(&p.list("opt")),
+        "Labels": to_map(&p.list("label")),
         "Name": name,
     });
     let v = ctx.client.post_json("/volumes/create", &body)?;
@@ -371,7 +361,7 @@ mod tests {
 
     #[test]
     fn key_values() {
-        let m = kv_map(&["a=b=c".into(), "k".into()]);
-        assert_eq!(J::Object(m), json!({"a": "b=c", "k": ""}));
+        let m = to_map(&["a=b=c".into(), "k".into()]);
+        assert_eq!(m, json!({"a": "b=c", "k": ""}));
     }
 }
