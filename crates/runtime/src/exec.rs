@@ -28,13 +28,13 @@ use std::path::{Path, PathBuf};
 use nix::sched::{setns, CloneFlags};
 use serde::{Deserialize, Serialize};
 
-use crate::cgroups::join::{join_self, JoinPlan};
+use crate::cgroups::join::JoinPlan;
 use crate::cgroups::CgroupManager;
 use crate::container::{pidfd_send_signal, read_json, reap, Bundle, PidNamespaceGuard, Running};
 use crate::error::{errno_text, CreateError};
 use crate::process::clone::{clone_init, clone_init_into, Child};
 use crate::process::console;
-use crate::process::failure::{Context, Errno, InitError, Stage};
+use crate::process::failure::{Context, InitError, Stage};
 use crate::process::launch::{self, Terminal};
 use crate::process::sync::{Channel, Message};
 use crate::seccomp_bpf::BpfProgram;
@@ -278,13 +278,7 @@ fn run_child(args: ChildArgs<'_>) -> i32 {
 
 fn prepare_child(args: ChildArgs<'_>) -> Result<launch::ReadyToExec, InitError> {
     // First, before anything it does is charged elsewhere.
-    join_self(args.cgroup_files).map_err(|(file, e)| {
-        InitError::new(
-            Stage::Cgroup,
-            format!("join cgroup {}", file.display()),
-            e.errno(),
-        )
-    })?;
+    launch::join_cgroups(args.cgroup_files)?;
     launch::reset_signals()?;
     let terminal = launch::setup_stdio(args.stdio)?;
     for ns in args.namespaces {

@@ -11,11 +11,10 @@ use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::stat::{umask, Mode};
 
 use super::console;
-use super::failure::{Context, Errno, InitError, Stage};
+use super::failure::{Context, InitError, Stage};
 use super::launch::{self, ReadyToExec, Terminal};
 use super::plan::Plan;
 use super::sync::{Channel, Message};
-use crate::cgroups::join::join_self;
 use crate::container::{Bundle, Stdio};
 use crate::net;
 use crate::rootfs::{self, protect};
@@ -75,13 +74,7 @@ pub fn run(args: InitArgs<'_>) -> i32 {
 fn prepare(args: InitArgs<'_>) -> Result<ReadyToExec, InitError> {
     let spec: &Spec = &args.bundle.spec;
     let plan = args.plan;
-    join_self(args.cgroup_files).map_err(|(file, e)| {
-        InitError::new(
-            Stage::Cgroup,
-            format!("join cgroup {}", file.display()),
-            e.errno(),
-        )
-    })?;
+    launch::join_cgroups(args.cgroup_files)?;
     trace("init.in-cgroup");
     launch::reset_signals()?;
     let terminal = launch::setup_stdio(args.stdio)?;

@@ -138,6 +138,19 @@ pub fn prepare_with(
     Ok(ready)
 }
 
+/// Joins the cgroups the parent chose (writes `0` to each v1 `tasks`
+/// file): the first step of an init or an exec'd process, before anything
+/// it does is charged elsewhere.
+pub fn join_cgroups(files: &[PathBuf]) -> Result<(), InitError> {
+    crate::cgroups::join::join_self(files).map_err(|(file, e)| {
+        InitError::new(
+            Stage::Cgroup,
+            format!("join cgroup {}", file.display()),
+            e.errno(),
+        )
+    })
+}
+
 /// Default dispositions and an empty mask: the caller may ignore SIGPIPE
 /// (Rust programs do) or block signals, and ignored or blocked signals
 /// would survive `execve` into the container.
